@@ -1,0 +1,1 @@
+"""tap-matomo: a Singer tap for Matomo web analytics."""

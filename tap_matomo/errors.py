@@ -1,0 +1,89 @@
+"""Matomo errors, classified by what the tap should do about them.
+
+Matomo answers most errors as HTTP 200 with ``{"result": "error", "message": ...}``; authentication
+fails with 401, PHP fatals with 500 and proxies with HTML pages. :func:`classify_error` turns a
+message (and status) into one of the exception types below, so every caller reacts the same way:
+authentication and access problems are fatal and never retried (Matomo locks out an IP after 20
+failed logins), a missing plugin can be skipped by a stream, transient faults are retried.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+
+class MatomoError(FatalAPIError):
+    """Any error answered by Matomo (or on the way to it) that ends the call."""
+
+    def __init__(self, message: str, *, method: str | None = None) -> None:
+        self.method = method
+        self.detail = message
+        prefix = f"Matomo API call {method} failed: " if method else ""
+        super().__init__(prefix + message)
+
+
+class MatomoAuthError(MatomoError):
+    """The token is wrong, expired, or lacks view access: check `token_auth` and `site_ids`."""
+
+
+class MatomoPluginNotActivatedError(MatomoError):
+    """The report's plugin is not installed or not activated on this Matomo server."""
+
+    def __init__(self, message: str, *, plugin: str, method: str | None = None) -> None:
+        self.plugin = plugin
+        super().__init__(message, method=method)
+
+
+class MatomoNoDataError(MatomoError):
+    """Matomo has no data for the requested item (Transitions' ``NoDataForAction``)."""
+
+
+class MatomoRequestError(MatomoError):
+    """Matomo refused the request's parameters (bad date, period, site, method...)."""
+
+
+class MatomoTransientError(RetriableAPIError):
+    """A fault worth retrying: 5xx, 429, a connection error, an HTML page, truncated JSON."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+_PLUGIN_NOT_ENABLED = re.compile(r"The plugin (\w+) is not enabled")
+_AUTH_MARKERS = (
+    "Unable to authenticate",
+    "You can't access this resource",
+    "You must be logged in",
+    "is not allowed",  # IP allowlist
+    "Too many failed logins",
+    "Logging in has been turned off",
+)
+_NO_DATA_MARKERS = ("NoDataForAction",)
+
+
+def classify_error(
+    message: str, *, status: int = 200, method: str | None = None
+) -> MatomoError | MatomoTransientError:
+    """Return the exception that matches a Matomo error message and HTTP status."""
+    text = html.unescape(message).strip()
+    if any(marker in text for marker in _AUTH_MARKERS) or status in (401, 403):
+        hint = (
+            " Check `token_auth` (a valid, unexpired token sent by POST) and that the token's "
+            "user has at least view access to every site in `site_ids`."
+        )
+        return MatomoAuthError(text + hint, method=method)
+    if match := _PLUGIN_NOT_ENABLED.search(text):
+        return MatomoPluginNotActivatedError(text, plugin=match.group(1), method=method)
+    if any(marker in text for marker in _NO_DATA_MARKERS):
+        return MatomoNoDataError(text, method=method)
+    if status == 429 or status >= 500:
+        return MatomoTransientError(
+            f"Matomo API call {method} answered HTTP {status}: {text}"
+            if method
+            else f"Matomo answered HTTP {status}: {text}"
+        )
+    return MatomoRequestError(text, method=method)

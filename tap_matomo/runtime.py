@@ -1,0 +1,134 @@
+"""What all streams of one run share: the settings, the client, the sites and plugin status.
+
+The site list (with each site's timezone) is fetched once per run, with one request, and every
+stream reads it from here. Streams are created for discovery without config, so nothing here
+touches the network or parses settings until a sync asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_matomo.client import ApiCall, MatomoClient
+from tap_matomo.errors import MatomoError, MatomoPluginNotActivatedError, MatomoRequestError
+from tap_matomo.settings import TapSettings, check_settings
+
+LOGGER = logging.getLogger("tap-matomo")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One Matomo site as the tap needs it."""
+
+    site_id: int
+    timezone: str
+    raw: dict[str, Any]
+
+
+class MatomoRun:
+    """Shared state of one tap run."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+        self.missing_plugins: set[str] = set()
+
+    @cached_property
+    def settings(self) -> TapSettings:
+        """The checked settings (raises ConfigValidationError when they are not usable)."""
+        settings, errors = check_settings(dict(self._config))
+        if settings is None:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return settings
+
+    @cached_property
+    def client(self) -> MatomoClient:
+        """The one client of this run (one HTTP session, one request counter)."""
+        config = self._config
+        return MatomoClient(
+            url=self.settings.url,
+            token_auth=self.settings.token_auth,
+            timeout=float(config.get("request_timeout", 300)),
+            verify_ssl=bool(config.get("verify_ssl", True)),
+            user_agent=config.get("user_agent"),
+            max_tries=int(config.get("max_tries", 5)),
+            retry_wait_seconds=float(config.get("retry_wait_seconds", 2)),
+        )
+
+    @cached_property
+    def sites(self) -> list[Site]:
+        """The configured sites (or every viewable one), fetched with one request."""
+        answer = self.client.call(
+            ApiCall("SitesManager.getSitesWithAtLeastViewAccess", {"filter_limit": "-1"})
+        )
+        if not isinstance(answer, list):
+            raise MatomoRequestError(
+                f"expected a list of sites, got {type(answer).__name__}",
+                method="SitesManager.getSitesWithAtLeastViewAccess",
+            )
+        viewable = {int(raw["idsite"]): raw for raw in answer}
+        wanted = self.settings.site_ids
+        if wanted is None:
+            if not viewable:
+                raise MatomoError(
+                    "the token can view no site. Check `token_auth` (a public Matomo needs "
+                    "`anonymous` with anonymous view access) or set `site_ids`."
+                )
+            ids: Sequence[int] = sorted(viewable)
+        else:
+            missing = [site_id for site_id in wanted if site_id not in viewable]
+            if missing:
+                raise MatomoError(
+                    f"`site_ids`: site(s) {', '.join(map(str, missing))} do not exist or the "
+                    f"token cannot view them (it can view: "
+                    f"{', '.join(map(str, sorted(viewable))) or 'none'})."
+                )
+            ids = wanted
+        return [
+            Site(site_id=i, timezone=str(viewable[i].get("timezone") or "UTC"), raw=viewable[i])
+            for i in ids
+        ]
+
+    def site(self, site_id: int) -> Site:
+        """One configured site by id."""
+        for site in self.sites:
+            if site.site_id == site_id:
+                return site
+        msg = f"site {site_id} is not among the configured sites"
+        raise KeyError(msg)
+
+    def fetch(self, calls: Sequence[ApiCall]) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
+        """Answer calls in order, batching them into bulk requests of the configured size."""
+        size = self.settings.bulk_request_size
+        for index in range(0, len(calls), size):
+            group = calls[index : index + size]
+            if len(group) == 1:
+                try:
+                    results: list[Any | MatomoError] = [self.client.call(group[0])]
+                except MatomoError as exc:
+                    results = [exc]
+            else:
+                results = self.client.bulk(group)
+            yield from zip(group, results, strict=True)
+
+    def plugin_missing(self, exc: MatomoPluginNotActivatedError, stream_name: str) -> None:
+        """Skip streams of a missing plugin with one warning, or fail when asked to."""
+        if self.settings.fail_on_missing_plugin:
+            raise MatomoError(
+                f"stream '{stream_name}' needs the Matomo plugin {exc.plugin}, which is not "
+                "activated on this server. Activate it in Matomo (Administration > Plugins), "
+                "deselect the stream, or set `fail_on_missing_plugin` to false to skip it."
+            ) from exc
+        if exc.plugin not in self.missing_plugins:
+            LOGGER.warning(
+                "The Matomo plugin %s is not activated on this server: skipping its streams "
+                "(first: '%s'). Activate it in Matomo, or deselect those streams.",
+                exc.plugin,
+                stream_name,
+            )
+        self.missing_plugins.add(exc.plugin)

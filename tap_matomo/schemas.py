@@ -1,0 +1,158 @@
+"""JSON schemas for report streams and the typing of Matomo's values.
+
+Matomo sends metrics as numbers, as strings (``"20"`` on day rows), as percentages (``"28%"``
+without ``format_metrics=0``), or as ``false`` for "no value". Everything numeric leaves the tap as
+an integer or a number; a metric is an integer when Matomo counts it, a number otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from singer_sdk import typing as th
+
+# Counting metrics whose names the patterns below would get wrong.
+_INTEGER_NAMES = frozenset({"sum_time_spent", "sum_visit_length", "entry_sum_visit_length"})
+_NUMBER_PATTERN = re.compile(
+    r"(rate|avg_|_per_|attrib|revenue|value|price|_time_|^lat$|^long$|ratio|evolution$)"
+)
+_INTEGER_PATTERN = re.compile(
+    r"^(nb_|sum_daily_|entry_nb_|exit_nb_|entry_bounce_count|max_actions|bounce_count|"
+    r"quantity|orders|abandoned_carts|items|day_of_week|idsubdatatable|referrer_type|"
+    r"previous_nb_|hits|visits|actions|conversions|pageviews|entries|exits|loops|referrals)"
+    r"|_trend$"
+)
+_SEGMENT_SUFFIXES = ("_new_visit", "_returning_visit", "_new", "_returning")
+
+
+def metric_json_type(name: str) -> str:
+    """``integer`` for counting metrics, ``number`` for everything else numeric."""
+    base = name
+    for suffix in _SEGMENT_SUFFIXES:
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    if base in _INTEGER_NAMES:
+        return "integer"
+    if _NUMBER_PATTERN.search(base):
+        return "number"
+    if _INTEGER_PATTERN.search(base):
+        return "integer"
+    return "number"
+
+
+def to_number(value: Any, json_type: str = "number") -> int | float | None:
+    """Coerce a Matomo metric value: ``"20"`` -> 20, ``"28%"`` -> 0.28, ``false`` -> None."""
+    if value is None or value is False or value == "":
+        return None
+    if value is True:
+        return 1
+    if isinstance(value, str):
+        text = value.strip().replace("\u00a0", "").replace(",", "")
+        try:
+            number: float = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            return None
+    elif isinstance(value, int | float):
+        number = value
+    else:
+        return None
+    if json_type == "integer":
+        return int(number) if float(number).is_integer() else number  # type: ignore[return-value]
+    if isinstance(number, float) and number.is_integer() and isinstance(value, int):
+        return int(number)
+    return number
+
+
+def is_numeric_value(value: Any) -> bool:
+    """True for values that look like a metric (numbers, numeric strings, percentages)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, str):
+        return bool(re.fullmatch(r"-?\d+(\.\d+)?%?", value.strip()))
+    return False
+
+
+def _json_type(json_type: str) -> type[th.JSONTypeHelper]:
+    return {
+        "integer": th.IntegerType,
+        "number": th.NumberType,
+        "boolean": th.BooleanType,
+        "date": th.DateType,
+    }.get(json_type, th.StringType)
+
+
+def metric_property(name: str, description: str | None = None) -> th.Property:
+    """A nullable, typed metric column."""
+    return th.Property(name, _json_type(metric_json_type(name)), description=description)
+
+
+#: Metrics found inside a row's ``goals`` object, per goal.
+GOAL_METRICS = (
+    "nb_conversions",
+    "nb_visits_converted",
+    "revenue",
+    "conversion_rate",
+    "items",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_shipping",
+    "revenue_discount",
+    "avg_order_revenue",
+    "nb_conv_pages_before",
+    "nb_conversions_attrib",
+    "nb_conversions_entry",
+    "nb_conversions_entry_rate",
+    "nb_conversions_page_rate",
+    "nb_conversions_page_uniq",
+    "revenue_attrib",
+    "revenue_entry",
+    "revenue_per_entry",
+    "revenue_per_visit",
+)
+
+GOALS_PROPERTY = th.Property(
+    "goals",
+    th.ArrayType(
+        th.ObjectType(
+            th.Property(
+                "goal_id",
+                th.StringType,
+                description="Goal id, or `ecommerceOrder` / `ecommerceAbandonedCart`.",
+            ),
+            *(metric_property(name) for name in GOAL_METRICS),
+            additional_properties=th.NumberType,
+        )
+    ),
+    description="Per-goal metrics of the row, one object per goal (Matomo's `goals` object).",
+)
+
+OTHER_METRICS_PROPERTY = th.Property(
+    "other_metrics",
+    th.ObjectType(additional_properties=th.NumberType),
+    description="Numeric columns Matomo returned that this stream does not declare "
+    "(plugin metrics, newer Matomo versions): kept rather than dropped.",
+)
+
+
+def shape_goals(goals: Any) -> list[dict[str, Any]] | None:
+    """``{"idgoal=1": {...}}`` -> ``[{"goal_id": "1", ...}]`` with typed metrics."""
+    if not isinstance(goals, dict) or not goals:
+        return None
+    shaped = []
+    for key, metrics in goals.items():
+        goal: dict[str, Any] = {"goal_id": str(key).removeprefix("idgoal=")}
+        if isinstance(metrics, dict):
+            for name, value in metrics.items():
+                goal[name] = to_number(value, metric_json_type(name))
+        shaped.append(goal)
+    return shaped
+
+
+def properties_of(names: Iterable[str]) -> list[th.Property]:
+    """Typed metric properties for the given names."""
+    return [metric_property(name) for name in names]

@@ -1,0 +1,1 @@
+"""Stream classes: configuration streams, the generic report stream, and special shapes."""

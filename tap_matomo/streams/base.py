@@ -1,0 +1,38 @@
+"""The base of every tap-matomo stream: access to the run's shared client, settings and sites."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import Stream
+from singer_sdk import typing as th
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+
+    from tap_matomo.runtime import MatomoRun
+
+#: Columns that carry the partition: declared in every partitioned stream's schema.
+SITE_ID_PROPERTY = th.Property(
+    "site_id", th.IntegerType, required=True, description="Matomo site id (idSite)."
+)
+
+
+class MatomoStream(Stream):
+    """A stream that reads Matomo through the run's shared :class:`MatomoRun`."""
+
+    def __init__(
+        self,
+        tap: Tap,
+        run: MatomoRun,
+        *,
+        name: str | None = None,
+        schema: dict[str, Any] | None = None,
+    ) -> None:
+        self.run = run
+        super().__init__(tap, schema=schema, name=name)
+
+    @property
+    def site_partitions(self) -> list[dict[str, Any]]:
+        """One partition per configured site."""
+        return [{"site_id": site.site_id} for site in self.run.sites]

@@ -1,0 +1,118 @@
+"""Shared fixtures: a fake Matomo on loopback, a pinned clock, and an in-process tap runner."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+import pytest
+
+from tap_matomo import dates
+from tap_matomo.tap import TapMatomo
+from tests.fake_matomo import TOKEN, FakeMatomo
+
+#: The recordings' "now": 12:00 UTC is 2026-11-26 in UTC, Europe/Paris and America/New_York.
+RECORDED_NOW = pendulum.datetime(2026, 11, 26, 12, 0, 0, tz="UTC")
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> pendulum.DateTime:
+    """Every test runs at the recordings' time unless it pins another one."""
+    monkeypatch.setattr(dates, "utc_now", lambda: RECORDED_NOW)
+    return RECORDED_NOW
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeMatomo]:
+    """The recorded server, MarketingCampaignsReporting activated (recordings 0600+ win)."""
+    with FakeMatomo() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_core() -> Iterator[FakeMatomo]:
+    """The recorded server before MarketingCampaignsReporting was installed."""
+    with FakeMatomo(profile="core") as server:
+        yield server
+
+
+def base_config(server: FakeMatomo, **overrides: Any) -> dict[str, Any]:
+    """A config pointing at the fake, for the last recorded week, with instant retries."""
+    config: dict[str, Any] = {
+        "url": server.url,
+        "token_auth": TOKEN,
+        "site_ids": [1, 2, 3],
+        "start_date": "2026-11-20",
+        "end_date": "2026-11-26",
+        "retry_wait_seconds": 0,
+    }
+    config.update(overrides)
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def catalog_selecting(config: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """The discovered catalog with only the named streams selected."""
+    tap = TapMatomo(config=config, parse_env_config=False, validate_config=False)
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        chosen = entry["tap_stream_id"] in streams
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = chosen
+    return catalog
+
+
+@dataclass
+class SyncResult:
+    """The Singer messages of one in-process sync."""
+
+    messages: list[dict[str, Any]]
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict[str, Any]:
+        return self.states[-1] if self.states else {}
+
+    def schema(self, stream: str) -> dict[str, Any]:
+        return next(m for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream)
+
+    def bookmark(self, stream: str, site_id: int) -> str | None:
+        for partition in self.final_state["bookmarks"][stream]["partitions"]:
+            if partition["context"] == {"site_id": site_id}:
+                return partition.get("replication_key_value")
+        return None
+
+
+def run_sync(
+    config: dict[str, Any],
+    *,
+    streams: set[str] | None = None,
+    state: dict[str, Any] | None = None,
+) -> SyncResult:
+    """Run a full sync in this process and collect its messages."""
+    catalog = catalog_selecting(config, streams) if streams is not None else None
+    tap = TapMatomo(config=config, state=state, catalog=catalog, parse_env_config=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    result = SyncResult(messages=[json.loads(line) for line in out.getvalue().splitlines()])
+    for message in result.messages:
+        if message["type"] == "RECORD":
+            result.records[message["stream"]].append(message["record"])
+    return result
+
+
+def primary_key_values(result: SyncResult, stream: str) -> list[tuple]:
+    """The primary key of every record of a stream, in emission order."""
+    keys = result.schema(stream)["key_properties"]
+    return [tuple(record[k] for k in keys) for record in result.records[stream]]
