@@ -169,8 +169,9 @@ class MatomoClient:
         self._sleep(wait)
 
     def _gave_up(self, what: str, exc: MatomoTransientError) -> MatomoError:
+        tries = "1 try" if self.max_tries == 1 else f"{self.max_tries} tries"
         return MatomoError(
-            f"{what}: giving up after {self.max_tries} tries. Last error: {exc}. "
+            f"{what}: giving up after {tries}. Last error: {str(exc).rstrip('.')}. "
             "Matomo or the network in between is failing; try again later, or raise "
             "`request_timeout` for slow archives."
         )

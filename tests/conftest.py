@@ -74,6 +74,7 @@ class SyncResult:
 
     messages: list[dict[str, Any]]
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    error: Exception | None = None
 
     @property
     def states(self) -> list[dict[str, Any]]:
@@ -98,14 +99,23 @@ def run_sync(
     *,
     streams: set[str] | None = None,
     state: dict[str, Any] | None = None,
+    allow_failure: bool = False,
 ) -> SyncResult:
-    """Run a full sync in this process and collect its messages."""
+    """Run a full sync in this process and collect its messages (also those before a failure)."""
     catalog = catalog_selecting(config, streams) if streams is not None else None
     tap = TapMatomo(config=config, state=state, catalog=catalog, parse_env_config=False)
     out = io.StringIO()
+    error: Exception | None = None
     with contextlib.redirect_stdout(out):
-        tap.sync_all()
-    result = SyncResult(messages=[json.loads(line) for line in out.getvalue().splitlines()])
+        try:
+            tap.sync_all()
+        except Exception as exc:
+            if not allow_failure:
+                raise
+            error = exc
+    result = SyncResult(
+        messages=[json.loads(line) for line in out.getvalue().splitlines()], error=error
+    )
     for message in result.messages:
         if message["type"] == "RECORD":
             result.records[message["stream"]].append(message["record"])

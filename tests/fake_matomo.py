@@ -22,6 +22,7 @@ Profiles: ``"plugin"`` (default) is the server after MarketingCampaignsReporting
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import threading
@@ -40,7 +41,9 @@ TODAY = date(2026, 11, 26)
 PLUGIN_FIRST_FILE = 600
 
 #: Parameters that do not change which data Matomo returns.
-COSMETIC = frozenset({"module", "format", "format_metrics", "language", "token_auth", "totals"})
+COSMETIC = frozenset({"module", "format", "format_metrics", "token_auth", "totals"})
+#: Parameters whose default value is the same as leaving them out.
+DEFAULTS = {"flat": "0", "language": "en"}
 #: Parameters that select the data slice (everything else must match exactly).
 SLICE = frozenset({"idSite", "period", "date", "filter_limit", "filter_offset"})
 
@@ -156,6 +159,8 @@ class _Store:
         self.refused_multi_date: dict[str, str] = {}
         self.refused_multi_site: dict[str, str] = {}
         self.plugin_errors: dict[str, str] = {}
+        #: Modules (plugins) that answered at least one recorded call successfully.
+        self.modules: set[str] = set()
         files = sorted(p for p in directory.glob("[0-9]*.json"))
         for path in files:
             number = int(path.name[:4])
@@ -164,13 +169,15 @@ class _Store:
             record = json.loads(path.read_text())
             if "token_auth" not in record["request"].get("post_body", {}):
                 continue  # answers to unauthenticated calls: the fake checks tokens itself
+            if str(record["request"]["query"].get("format", "")).lower() != "json":
+                continue  # XML/CSV renderings of the same data
             self._add(record)
 
     @staticmethod
     def exact_key(params: dict[str, str]) -> tuple:
-        kept = {k: v for k, v in params.items() if k not in COSMETIC}
-        if kept.get("flat") == "0":
-            del kept["flat"]
+        kept = {
+            k: v for k, v in params.items() if k not in COSMETIC and DEFAULTS.get(k) != v
+        }
         return tuple(sorted(kept.items()))
 
     @staticmethod
@@ -181,7 +188,7 @@ class _Store:
             if k not in COSMETIC
             and k not in SLICE
             and k != "method"
-            and not (k == "flat" and v == "0")
+            and DEFAULTS.get(k) != v
         }
         return (method, site, period, tuple(sorted(other.items())))
 
@@ -191,6 +198,8 @@ class _Store:
         status = record["status"]
         self.exact[self.exact_key(query)] = (status, record["headers"], body)
         method = query["method"]
+        if not (isinstance(body, dict) and body.get("result") == "error"):
+            self.modules.add(method.split(".")[0])
         if isinstance(body, dict) and body.get("result") == "error":
             message = body["message"]
             if "multiple dates" in message or (
@@ -227,6 +236,12 @@ class _Store:
                     self.periods[key][_period_key(day, period)] = value
 
 
+@functools.lru_cache(maxsize=4)
+def _load_store(directory: Path, profile: str) -> _Store:
+    """Recordings are read once per test session (the store is never modified)."""
+    return _Store(directory, profile)
+
+
 def _complete(body: Any) -> bool:
     """True when a recording made with the default limit still holds every row."""
     if isinstance(body, list):
@@ -250,7 +265,7 @@ class FakeMatomo:
         self.token = token
         self.profile = profile
         self.synthesize = synthesize
-        self.store = _Store(recordings, profile)
+        self.store = _load_store(recordings, profile)
         self.requests: list[Received] = []
         self.faults: deque[Fault] = deque()
         #: Per API method overrides: params -> (status, body), e.g. a Live emulation.
@@ -284,7 +299,9 @@ class FakeMatomo:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -401,8 +418,11 @@ class FakeMatomo:
         module = method.split(".")[0]
         if self.profile == "core" and module == "MarketingCampaignsReporting":
             return 200, _error(self.store.plugin_errors["MarketingCampaignsReporting"])
-        if module == "UsersFlow":
-            return 200, _error(self.store.plugin_errors["UsersFlow"])
+        if module == "UsersFlow" or module not in self.store.modules:
+            return 200, _error(
+                f"The plugin {module} is not enabled. You can activate the plugin on "
+                "Settings &gt; Plugins page in Matomo."
+            )
         exact = self._exact(params)
         if exact is not None:
             status, body = exact
@@ -476,10 +496,12 @@ class FakeMatomo:
         return next(iter(store.values()))
 
     def _template_store(self, method: str, period: str, params: dict[str, str]) -> dict | None:
-        for site in ("1", "2", "3"):
-            store = self.store.periods.get(self.store.slice_key(method, site, period, params))
-            if store:
-                return store
+        """Any recorded period of this report (same parameters), to copy into missing periods."""
+        for candidate in (period, "day", "week", "month", "range", "year"):
+            for site in (params.get("idSite", "1"), "1", "2", "3"):
+                key = self.store.slice_key(method, site, candidate, params)
+                if store := self.store.periods.get(key):
+                    return store
         return None
 
     @staticmethod
@@ -487,6 +509,12 @@ class FakeMatomo:
         if params.get("format_metrics") == "0":
             return _ratio_percentages(body)
         return body
+
+
+def recorded_body(number: str, recordings: Path = RECORDINGS) -> Any:
+    """The body of recording ``NNNN`` (e.g. ``"0018"``), as Matomo sent it."""
+    (path,) = recordings.glob(f"{number}__*.json")
+    return json.loads(path.read_text())["body"]
 
 
 def _error(message: str) -> dict[str, str]:

@@ -1,0 +1,291 @@
+"""End-to-end syncs against the fake Matomo: records, keys, state, incremental and resumed runs."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pendulum
+import pytest
+
+from tap_matomo import dates
+from tap_matomo.errors import MatomoError
+from tests.conftest import base_config, primary_key_values, run_sync
+from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
+
+WEEK = [date(2026, 11, 20) + timedelta(days=i) for i in range(7)]
+
+
+def summary_requests(server: FakeMatomo) -> list[dict[str, str]]:
+    """Every VisitsSummary.get call the fake answered, bulk sub-calls included."""
+    calls = []
+    for request in server.requests:
+        if request.api_method == "VisitsSummary.get":
+            calls.append(request.params)
+        elif request.api_method == "API.getBulkRequest":
+            from urllib.parse import parse_qsl
+
+            for key, value in request.form.items():
+                if key.startswith("urls["):
+                    inner = dict(parse_qsl(value))
+                    if inner["method"] == "VisitsSummary.get":
+                        calls.append(inner)
+    return calls
+
+
+def test_three_sites_one_day_equal_the_recorded_all_sites_answer(fake: FakeMatomo) -> None:
+    result = run_sync(
+        base_config(fake, report_date="2026-11-20", start_date=None, end_date=None),
+        streams={"sites", "visits_summary"},
+    )
+    recorded = recorded_body("0025")  # VisitsSummary.get idSite=all, 2026-11-20
+    records = {r["site_id"]: r for r in result.records["visits_summary"]}
+    assert sorted(records) == [1, 2, 3]
+    for site_id, record in records.items():
+        for metric, value in recorded[str(site_id)].items():
+            expected = float(value[:-1]) / 100 if isinstance(value, str) else value
+            assert record[metric] == pytest.approx(expected, abs=0.005), (site_id, metric)
+
+
+def test_seven_days_equal_matomo_day_by_day(fake: FakeMatomo) -> None:
+    result = run_sync(base_config(fake, site_ids=[1]), streams={"sites", "visits_summary"})
+
+    assert [r["site_id"] for r in result.records["sites"]] == [1]
+    records = result.records["visits_summary"]
+    assert [r["date"] for r in records] == [d.isoformat() for d in WEEK]
+    for record in records:
+        day = record["date"]
+        _, expected = fake.answer_call(
+            {
+                "method": "VisitsSummary.get",
+                "idSite": str(record["site_id"]),
+                "period": "day",
+                "date": day,
+                "format_metrics": "0",
+            }
+        )
+        assert record["end_date"] == day
+        assert record["period"] == "day"
+        for metric, value in expected.items():
+            assert record[metric] == pytest.approx(value), (record["site_id"], day, metric)
+            assert isinstance(record[metric], int | float)
+            assert not isinstance(record[metric], bool)
+        assert isinstance(record["nb_visits"], int)
+        assert isinstance(record["bounce_rate"], float)
+        assert 0 <= record["bounce_rate"] <= 1
+
+
+def test_recorded_week_values_match_exactly(fake: FakeMatomo) -> None:
+    """Site 1, 2026-11-20: the tap's record against recording 0018 (percent as a ratio)."""
+    result = run_sync(
+        base_config(fake, site_ids=[1], start_date="2026-11-20", end_date="2026-11-20"),
+        streams={"visits_summary"},
+    )
+    (record,) = result.records["visits_summary"]
+    recorded = recorded_body("0018")
+    assert record["nb_visits"] == recorded["nb_visits"] == 39
+    assert record["nb_uniq_visitors"] == 37
+    assert record["bounce_rate"] == pytest.approx(0.26)
+    assert record["avg_time_on_site"] == 211
+
+
+def test_sites_stream_types_every_site(fake: FakeMatomo) -> None:
+    result = run_sync(base_config(fake), streams={"sites"})
+    sites = result.records["sites"]
+    assert [r["site_id"] for r in sites] == [1, 2, 3]
+    assert [r["timezone"] for r in sites] == ["UTC", "Europe/Paris", "America/New_York"]
+    assert [r["ecommerce"] for r in sites] == [True, False, False]
+    assert sites[0]["ts_created"] == "2026-07-01T00:00:00+00:00"
+    assert [r["currency"] for r in sites] == ["USD", "EUR", "USD"]
+
+
+def test_one_request_per_site_for_the_whole_window() -> None:
+    with FakeMatomo(synthesize=True) as fake:
+        run_sync(base_config(fake), streams={"visits_summary"})
+        calls = summary_requests(fake)
+    assert [c["date"] for c in calls] == ["2026-11-20,2026-11-26"] * 3
+    assert {c["idSite"] for c in calls} == {"1", "2", "3"}
+    for call in calls:
+        assert call["filter_limit"] == "-1"
+        assert call["format_metrics"] == "0"
+        assert call["language"] == "en"
+    for request in fake.requests:
+        assert TOKEN not in request.raw_query
+        assert "token_auth" not in request.query
+
+
+def test_keys_unique_and_state_final(fake: FakeMatomo) -> None:
+    result = run_sync(
+        base_config(
+            fake, site_ids=[1], period="month", start_date="2026-10-01", end_date="2026-10-31"
+        ),
+        streams={"sites", "goals", "visits_summary", "referrers_search_engines"},
+    )
+    for stream, records in result.records.items():
+        keys = primary_key_values(result, stream)
+        assert len(keys) == len(set(keys)), stream
+        assert records, stream
+    bookmarks = result.final_state["bookmarks"]
+    for stream in ("visits_summary", "referrers_search_engines"):
+        for partition in bookmarks[stream]["partitions"]:
+            assert "progress_markers" not in partition
+            assert partition["replication_key_value"] == "2026-10-01"
+    assert TOKEN not in str(result.messages)
+
+
+def test_incremental_run_rereads_only_the_lookback(fake: FakeMatomo) -> None:
+    config = base_config(fake, start_date="2026-11-01", end_date=None, lookback_days=2)
+    with FakeMatomo(synthesize=True) as server:
+        config["url"] = server.url
+        first = run_sync(config, streams={"visits_summary"})
+        assert first.bookmark("visits_summary", 1) == "2026-11-26"
+        server.requests.clear()
+        second = run_sync(config, streams={"visits_summary"}, state=first.final_state)
+        assert sorted({c["date"] for c in summary_requests(server)}) == ["2026-11-24,2026-11-26"]
+    assert len(first.records["visits_summary"]) == 3 * 26
+    assert {r["date"] for r in second.records["visits_summary"]} == {
+        "2026-11-24",
+        "2026-11-25",
+        "2026-11-26",
+    }
+    assert second.bookmark("visits_summary", 3) == "2026-11-26"
+
+
+def test_today_is_reread_next_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeMatomo(synthesize=True) as server:
+        config = base_config(server, site_ids=[1], start_date="2026-11-20", end_date=None)
+        config["lookback_days"] = 0
+        first = run_sync(config, streams={"visits_summary"})
+        monkeypatch.setattr(dates, "utc_now", lambda: pendulum.datetime(2026, 11, 28, 12, tz="UTC"))
+        server.requests.clear()
+        second = run_sync(config, streams={"visits_summary"}, state=first.final_state)
+    assert [r["date"] for r in second.records["visits_summary"]] == [
+        "2026-11-26",
+        "2026-11-27",
+        "2026-11-28",
+    ]
+
+
+def test_interrupted_run_resumes_without_gap() -> None:
+    """A sync that dies in its second stream is rerun from the last STATE it emitted."""
+    streams = {"visits_summary", "visit_frequency"}  # synced in name order
+    with FakeMatomo(synthesize=True) as server:
+        config = base_config(server, start_date="2026-11-01", end_date=None, max_tries=1)
+        server.fail_next(500, times=100, api_method="VisitsSummary.get")
+        broken = run_sync(config, streams=streams, allow_failure=True)
+        assert isinstance(broken.error, MatomoError)
+        assert len(broken.records["visit_frequency"]) == 3 * 26
+        last_state = broken.states[-1]
+        assert "visits_summary" not in {
+            name for name, value in last_state["bookmarks"].items() if value.get("partitions")
+        }
+        server.faults.clear()
+        resumed = run_sync(config, streams=streams, state=last_state)
+    summary_days = {(r["site_id"], r["date"]) for r in resumed.records["visits_summary"]}
+    assert len(summary_days) == 3 * 26  # the stream that failed is read whole
+    frequency_days = {r["date"] for r in resumed.records["visit_frequency"]}
+    assert frequency_days == {"2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"}
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "expected"),
+    [
+        # 03:00 UTC: UTC and Paris are on the 27th, New York still on the 26th.
+        (
+            pendulum.datetime(2026, 11, 27, 3, tz="UTC"),
+            {"1": "2026-11-27", "2": "2026-11-27", "3": "2026-11-26"},
+        ),
+        # 23:30 UTC: Paris is already on the 28th.
+        (
+            pendulum.datetime(2026, 11, 27, 23, 30, tz="UTC"),
+            {"1": "2026-11-27", "2": "2026-11-28", "3": "2026-11-27"},
+        ),
+    ],
+)
+def test_today_is_each_sites_own_day(
+    monkeypatch: pytest.MonkeyPatch, now_utc: pendulum.DateTime, expected: dict[str, str]
+) -> None:
+    monkeypatch.setattr(dates, "utc_now", lambda: now_utc)
+    with FakeMatomo(synthesize=True) as server:
+        config = base_config(server, start_date=None, end_date=None, report_days_back=0)
+        run_sync(config, streams={"visits_summary"})
+        asked = {c["idSite"]: c["date"] for c in summary_requests(server)}
+    assert asked == {site: f"{day},{day}" for site, day in expected.items()}
+
+
+@pytest.mark.parametrize(
+    ("settings", "period", "dates_asked", "rows"),
+    [
+        (
+            {"report_date": "2026-11-20"},
+            "day",
+            "2026-11-20,2026-11-20",
+            [("2026-11-20", "2026-11-20")],
+        ),
+        ({"report_days_back": 1}, "day", "2026-11-25,2026-11-25", [("2026-11-25", "2026-11-25")]),
+        (
+            {"report_date": "2026-11-18"},
+            "week",
+            "2026-11-16,2026-11-22",
+            [("2026-11-16", "2026-11-22")],
+        ),
+        (
+            {"report_date": "2026-10-15"},
+            "month",
+            "2026-10-01,2026-10-31",
+            [("2026-10-01", "2026-10-31")],
+        ),
+        (
+            {"start_days_back": 10, "end_days_back": 5},
+            "day",
+            "2026-11-16,2026-11-21",
+            [(f"2026-11-{d}", f"2026-11-{d}") for d in range(16, 22)],
+        ),
+        (
+            {"start_date": "2026-11-10", "end_date": "2026-11-26"},
+            "week",
+            "2026-11-09,2026-11-26",
+            [
+                ("2026-11-09", "2026-11-15"),
+                ("2026-11-16", "2026-11-22"),
+                ("2026-11-23", "2026-11-29"),
+            ],
+        ),
+        (
+            {"start_date": "2026-10-01", "end_date": "2026-10-31"},
+            "range",
+            "2026-10-01,2026-10-31",
+            [("2026-10-01", "2026-10-31")],
+        ),
+        (
+            {"start_date": "2026-03-01"},
+            "year",
+            "2026-01-01,2026-11-26",
+            [("2026-01-01", "2026-12-31")],
+        ),
+    ],
+)
+def test_date_settings_and_periods(
+    settings: dict, period: str, dates_asked: str, rows: list[tuple[str, str]]
+) -> None:
+    with FakeMatomo(synthesize=True) as server:
+        config = base_config(server, site_ids=[1], start_date=None, end_date=None, period=period)
+        config.update(settings)
+        result = run_sync(config, streams={"visits_summary"})
+        (call,) = summary_requests(server)
+    assert call["date"] == dates_asked
+    assert call["period"] == period
+    records = result.records["visits_summary"]
+    assert [(r["date"], r["end_date"]) for r in records] == rows
+    assert {r["period"] for r in records} == {period}
+
+
+def test_request_count_grows_with_sites_not_days() -> None:
+    counts = {}
+    for days in (30, 90):
+        with FakeMatomo(synthesize=True) as server:
+            start = (date(2026, 11, 26) - timedelta(days=days - 1)).isoformat()
+            config = base_config(server, start_date=start, end_date=None)
+            run_sync(config, streams={"visits_summary", "visit_frequency"})
+            counts[days] = len(server.requests)
+    # 1 site list + 2 reports x 3 sites; 90 days = 3 chunks batched in one bulk request
+    assert counts == {30: 7, 90: 7}
