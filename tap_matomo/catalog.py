@@ -34,12 +34,21 @@ VISIT_METRICS = (
 
 @dataclass(frozen=True)
 class Dimension:
-    """A record column taken from a row key (a flattened level or row metadata)."""
+    """A record column taken from a row key (a flattened level or row metadata).
+
+    ``source`` is the row key, or ``segment:<name>`` for the value of one condition of the
+    row's ``segment`` (for levels Matomo does not key). ``after`` names another column whose
+    value, followed by Matomo's `` - `` level separator, is cut from the start of the label
+    (the rest of a joined label). ``origin="request"`` takes the value from the request
+    parameter ``source`` instead (the subtable id, the goal id of a per-goal report).
+    """
 
     column: str
     source: str
     json_type: str = "string"
     description: str | None = None
+    after: str | None = None
+    origin: Literal["row", "request"] = "row"
 
 
 @dataclass(frozen=True)
@@ -59,11 +68,42 @@ class ReportSpec:
     params: Mapping[str, str] = field(default_factory=dict)
     #: The report is hierarchical: ask ``flat=1`` so every level has its own column.
     flat: bool = False
+    #: Hierarchy levels, top first: dimension columns that take Matomo's per-level keys when
+    #: flattened; unflattened (setting ``none``) the first takes the label, the others stay empty.
+    levels: tuple[str, ...] = ()
+    #: Sub-dimensions the `report_flattening` setting can pick (value -> extra request
+    #: parameters), for reports where Matomo offers a choice (Events ``secondaryDimension``).
+    flatten_choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Method that returns one row's subtable (``idSubtable``), read by the stream
+    #: ``<name>_subtable`` for the ids listed in the `subtables` setting.
+    subtable_method: str | None = None
+    #: Parent stream of a subtable stream (set by :func:`subtable_spec`).
+    subtable_of: str | None = None
+    #: One request per goal of the site (``idGoal``, from ``Goals.getGoals``).
+    per_goal: bool = False
     #: False for methods that refuse ``date=A,B`` ("does not support multiple dates").
     multi_date: bool = True
     #: The plugin the report needs, when it is not part of Matomo core.
     plugin: str | None = None
     selected_by_default: bool = True
+    # -- items: one partition per site and configured item (page URL, page title, step) ------
+    #: Setting that lists the items (e.g. `page_urls`): one partition, and one bookmark, per
+    #: site and item; no request at all when the setting is empty.
+    item_setting: str | None = None
+    #: Request parameter that carries the item (e.g. ``pageUrl``).
+    item_param: str | None = None
+    #: Record column that carries the item, in the primary key after ``site_id``.
+    item_column: str | None = None
+    item_json_type: Literal["string", "integer"] = "string"
+    #: Which stream class turns the answers into rows: the generic report stream, or one of
+    #: the classes for answers shaped differently (Transitions, Users Flow paths).
+    stream_class: Literal["report", "transitions", "users_flow"] = "report"
+
+    def flattening_values(self) -> tuple[str, ...]:
+        """Values the `report_flattening` setting accepts for this stream (none if flat)."""
+        if not self.flat:
+            return ()
+        return ("flat", *self.flatten_choices, "none")
 
 
 def _d(column: str, source: str | None = None, json_type: str = "string") -> Dimension:
@@ -83,6 +123,136 @@ VISIT_SUMMARY_METRICS = (
     "nb_actions_per_visit",
     "avg_time_on_site",
 )
+
+#: Visit metrics of reports that carry no goal metrics (and of flattened referrer subtables).
+VISIT_METRICS_NO_GOALS = tuple(m for m in VISIT_METRICS if m not in ("nb_conversions", "revenue"))
+
+#: Page reports (URLs, titles, entry and exit pages): hits, time, entries, exits, page speed.
+PAGE_METRICS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "sum_daily_nb_uniq_visitors",
+    "nb_hits",
+    "sum_time_spent",
+    "nb_hits_following_search",
+    "entry_nb_visits",
+    "entry_nb_uniq_visitors",
+    "sum_daily_entry_nb_uniq_visitors",
+    "entry_nb_actions",
+    "entry_sum_visit_length",
+    "entry_bounce_count",
+    "exit_nb_visits",
+    "exit_nb_uniq_visitors",
+    "sum_daily_exit_nb_uniq_visitors",
+    "avg_time_on_page",
+    "bounce_rate",
+    "exit_rate",
+    *(
+        f"{stat}{timing}"
+        for timing in (
+            "network",
+            "server",
+            "transfer",
+            "dom_processing",
+            "dom_completion",
+            "on_load",
+        )
+        for stat in ("nb_hits_with_time_", "min_time_", "max_time_", "avg_time_")
+    ),
+    "avg_page_load_time",
+)
+
+#: Downloads and outlinks.
+LINK_METRICS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "sum_daily_nb_uniq_visitors",
+    "nb_hits",
+    "sum_time_spent",
+    "nb_hits_following_search",
+)
+
+SITE_SEARCH_METRICS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "sum_daily_nb_uniq_visitors",
+    "nb_hits",
+    "sum_time_spent",
+    "exit_nb_visits",
+    "nb_pages_per_search",
+    "avg_time_on_page",
+    "bounce_rate",
+    "exit_rate",
+)
+
+EVENT_METRICS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "sum_daily_nb_uniq_visitors",
+    "nb_events",
+    "nb_events_with_value",
+    "sum_event_value",
+    "min_event_value",
+    "max_event_value",
+    "avg_event_value",
+)
+
+CONTENT_METRICS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "sum_daily_nb_uniq_visitors",
+    "nb_impressions",
+    "nb_interactions",
+    "interaction_rate",
+)
+
+#: Goal metrics of ``Goals.get``, overall and per visitor type.
+GOAL_SUMMARY_BASE = ("nb_conversions", "nb_visits_converted", "revenue", "conversion_rate")
+#: Ecommerce additions (orders; abandoned carts have items and the average only).
+ECOMMERCE_BASE = (
+    "items",
+    "avg_order_revenue",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_shipping",
+    "revenue_discount",
+)
+
+
+def _by_visitor_type(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Each metric overall, for new visits and for returning visits (``Goals.get``)."""
+    return tuple(f"{n}{suffix}" for suffix in ("", "_new_visit", "_returning_visit") for n in names)
+
+
+GOAL_SUMMARY_METRICS = _by_visitor_type(GOAL_SUMMARY_BASE)
+ECOMMERCE_ORDER_METRICS = _by_visitor_type(GOAL_SUMMARY_BASE + ECOMMERCE_BASE)
+ABANDONED_CART_METRICS = _by_visitor_type(GOAL_SUMMARY_BASE + ECOMMERCE_BASE[:2])
+
+#: Product reports (SKU, name, category) of orders.
+ITEM_METRICS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "sum_daily_nb_uniq_visitors",
+    "nb_actions",
+    "revenue",
+    "quantity",
+    "orders",
+    "avg_price",
+    "avg_quantity",
+    "conversion_rate",
+)
+#: Product reports of abandoned carts: carts instead of orders.
+CART_ITEM_METRICS = tuple("abandoned_carts" if m == "orders" else m for m in ITEM_METRICS)
+
+_COUNTRY_CODE = Dimension("country", "country", description="ISO 3166-1 country code.")
+_REGION_CODE = Dimension("region", "region", description="Region code within the country.")
+
+
+def _flat_levels(*levels: Dimension) -> dict[str, object]:
+    """ReportSpec arguments of a hierarchical report flattened into one column per level."""
+    columns = tuple(level.column for level in levels)
+    return {"dimensions": levels, "levels": columns, "key_columns": columns, "flat": True}
+
 
 REPORTS: tuple[ReportSpec, ...] = (
     # -- Visit Summary ------------------------------------------------------------------------
@@ -114,24 +284,47 @@ REPORTS: tuple[ReportSpec, ...] = (
         name="visit_time_local",
         method="VisitTime.getVisitInformationPerLocalTime",
         family="Visit Time",
-        description="Visits per hour of the visitor's local time (00-23).",
+        description="Visits per hour of the visitor's local time (`hour` 0-23).",
+        metrics=VISIT_METRICS_NO_GOALS,
+        dimensions=(_d("hour", "label", "integer"),),
+        key_columns=("hour",),
     ),
     ReportSpec(
         name="visit_time_server",
         method="VisitTime.getVisitInformationPerServerTime",
         family="Visit Time",
-        description="Visits per hour of the site's time (00-23).",
+        description="Visits per hour of the site's time (`hour` 0-23).",
+        dimensions=(_d("hour", "label", "integer"),),
+        key_columns=("hour",),
     ),
     ReportSpec(
         name="visit_time_day_of_week",
         method="VisitTime.getByDayOfWeek",
         family="Visit Time",
-        description="Visits per day of the week (1 = Monday).",
+        description="Visits per day of the week (`day_of_week` 1 = Monday). Matomo refuses "
+        "several dates here: one request per period.",
+        metrics=(
+            "nb_visits",
+            "nb_uniq_visitors",
+            "nb_users",
+            "nb_actions",
+            "sum_visit_length",
+            "bounce_count",
+            "nb_visits_converted",
+        ),
         dimensions=(_d("day_of_week", json_type="integer"),),
         key_columns=("day_of_week",),
         multi_date=False,
     ),
     # -- User Country -------------------------------------------------------------------------
+    ReportSpec(
+        name="user_country_continents",
+        method="UserCountry.getContinent",
+        family="User Country",
+        description="Visits per continent (code in `code`, e.g. `eur`).",
+        dimensions=(_d("code"),),
+        key_columns=("code",),
+    ),
     ReportSpec(
         name="user_country_countries",
         method="UserCountry.getCountry",
@@ -140,45 +333,421 @@ REPORTS: tuple[ReportSpec, ...] = (
         dimensions=(_d("code"),),
         key_columns=("code",),
     ),
+    ReportSpec(
+        name="user_country_regions",
+        method="UserCountry.getRegion",
+        family="User Country",
+        description="Visits per region (codes in `country` and `region`).",
+        dimensions=(
+            _COUNTRY_CODE,
+            _REGION_CODE,
+            _d("country_name"),
+            _d("region_name"),
+        ),
+        key_columns=("country", "region"),
+    ),
+    ReportSpec(
+        name="user_country_cities",
+        method="UserCountry.getCity",
+        family="User Country",
+        description="Visits per city, with its region and country codes and coordinates. "
+        "Archives keep at most 500 cities per period (the rest in an `Others` row).",
+        dimensions=(
+            _COUNTRY_CODE,
+            _REGION_CODE,
+            _d("city_name"),
+            _d("country_name"),
+            _d("region_name"),
+            _d("lat", json_type="number"),
+            _d("long", json_type="number"),
+        ),
+        key_columns=("country", "region", "city_name"),
+    ),
+    # -- Devices Detection --------------------------------------------------------------------
+    ReportSpec(
+        name="devices_types",
+        method="DevicesDetection.getType",
+        family="Devices Detection",
+        description="Visits per device type (Desktop, Smartphone...; zero rows included).",
+    ),
+    ReportSpec(
+        name="devices_brands",
+        method="DevicesDetection.getBrand",
+        family="Devices Detection",
+        description="Visits per device brand.",
+    ),
+    ReportSpec(
+        name="devices_models",
+        method="DevicesDetection.getModel",
+        family="Devices Detection",
+        description="Visits per device model.",
+    ),
+    ReportSpec(
+        name="devices_os_families",
+        method="DevicesDetection.getOsFamilies",
+        family="Devices Detection",
+        description="Visits per operating system family.",
+        metrics=VISIT_METRICS_NO_GOALS,
+    ),
+    ReportSpec(
+        name="devices_os_versions",
+        method="DevicesDetection.getOsVersions",
+        family="Devices Detection",
+        description="Visits per operating system version.",
+        metrics=VISIT_METRICS_NO_GOALS,
+    ),
+    ReportSpec(
+        name="devices_browsers",
+        method="DevicesDetection.getBrowsers",
+        family="Devices Detection",
+        description="Visits per browser.",
+    ),
+    ReportSpec(
+        name="devices_browser_versions",
+        method="DevicesDetection.getBrowserVersions",
+        family="Devices Detection",
+        description="Visits per browser version.",
+        metrics=VISIT_METRICS_NO_GOALS,
+    ),
+    ReportSpec(
+        name="devices_browser_engines",
+        method="DevicesDetection.getBrowserEngines",
+        family="Devices Detection",
+        description="Visits per browser engine.",
+        metrics=VISIT_METRICS_NO_GOALS,
+    ),
     # -- Referrers ----------------------------------------------------------------------------
+    ReportSpec(
+        name="referrers_referrer_types",
+        method="Referrers.getReferrerType",
+        family="Referrers",
+        description="Visits per channel type (`referrer_type`: 1 direct, 2 search, 3 website, "
+        "6 campaign, 7 social). Matomo does not flatten it; `referrers_all` has the referrers.",
+        dimensions=(_d("referrer_type", json_type="integer"),),
+        key_columns=("referrer_type",),
+        subtable_method="Referrers.getReferrerType",
+    ),
+    ReportSpec(
+        name="referrers_all",
+        method="Referrers.getAll",
+        family="Referrers",
+        description="Visits per referrer of every type (`referrer_type` and the referrer in "
+        "`label`; keywords for search engines). Matomo refuses several dates here: one request "
+        "per period.",
+        dimensions=(_d("referrer_type", "referer_type", "integer"),),
+        key_columns=("referrer_type", "label"),
+        multi_date=False,
+    ),
+    ReportSpec(
+        name="referrers_keywords",
+        method="Referrers.getKeywords",
+        family="Referrers",
+        description="Visits per search keyword and search engine.",
+        **_flat_levels(
+            _d("keyword", "Referrers_Keyword"),
+            _d("search_engine", "Referrers_SearchEngine"),
+        ),
+        subtable_method="Referrers.getSearchEnginesFromKeywordId",
+    ),
     ReportSpec(
         name="referrers_search_engines",
         method="Referrers.getSearchEngines",
         family="Referrers",
         description="Visits per search engine and keyword.",
-        dimensions=(
+        **_flat_levels(
             _d("search_engine", "Referrers_SearchEngine"),
             _d("keyword", "Referrers_Keyword"),
         ),
-        key_columns=("search_engine", "keyword"),
-        flat=True,
+        subtable_method="Referrers.getKeywordsFromSearchEngineId",
+    ),
+    ReportSpec(
+        name="referrers_websites",
+        method="Referrers.getWebsites",
+        family="Referrers",
+        description="Visits per referring website and page.",
+        **_flat_levels(
+            _d("website", "Referrers_Website"),
+            _d("website_page", "Referrers_WebsitePage"),
+        ),
+        subtable_method="Referrers.getUrlsFromWebsiteId",
+    ),
+    ReportSpec(
+        name="referrers_socials",
+        method="Referrers.getSocials",
+        family="Referrers",
+        description="Visits per social network and page.",
+        **_flat_levels(
+            _d("social_network", "Referrers_SocialNetwork"),
+            _d("website_page", "Referrers_WebsitePage"),
+        ),
+        subtable_method="Referrers.getUrlsForSocial",
+    ),
+    ReportSpec(
+        name="referrers_campaigns",
+        method="Referrers.getCampaigns",
+        family="Referrers",
+        description="Visits per campaign and campaign keyword. With MarketingCampaignsReporting "
+        "active Matomo cannot flatten it: the tap then reads the campaigns only.",
+        **_flat_levels(
+            _d("campaign", "Referrers_Campaign"),
+            _d("keyword", "Referrers_Keyword"),
+        ),
+        subtable_method="Referrers.getKeywordsFromCampaignId",
     ),
     # -- Actions ------------------------------------------------------------------------------
+    ReportSpec(
+        name="actions_summary",
+        method="Actions.get",
+        family="Actions",
+        description="Page views, downloads, outlinks and site searches per period.",
+        kind="metrics",
+        metrics=(
+            "nb_pageviews",
+            "nb_uniq_pageviews",
+            "nb_downloads",
+            "nb_uniq_downloads",
+            "nb_outlinks",
+            "nb_uniq_outlinks",
+            "nb_searches",
+            "nb_keywords",
+        ),
+        key_columns=(),
+    ),
     ReportSpec(
         name="actions_page_urls",
         method="Actions.getPageUrls",
         family="Actions",
-        description="Page views per page URL (flattened: one row per page, full path in `label`).",
+        description="Page views per page URL (flattened: one row per page, its path in "
+        "`label`, the full URL in `url`).",
+        metrics=PAGE_METRICS,
+        flat=True,
+        subtable_method="Actions.getPageUrls",
+    ),
+    ReportSpec(
+        name="actions_page_titles",
+        method="Actions.getPageTitles",
+        family="Actions",
+        description="Page views per page title (flattened; titles keep Matomo's leading space).",
+        metrics=PAGE_METRICS,
+        flat=True,
+        subtable_method="Actions.getPageTitles",
+    ),
+    ReportSpec(
+        name="actions_entry_page_urls",
+        method="Actions.getEntryPageUrls",
+        family="Actions",
+        description="Entries (and their bounces) per landing page URL (flattened).",
+        metrics=PAGE_METRICS,
+        flat=True,
+        subtable_method="Actions.getEntryPageUrls",
+    ),
+    ReportSpec(
+        name="actions_exit_page_urls",
+        method="Actions.getExitPageUrls",
+        family="Actions",
+        description="Exits per exit page URL (flattened).",
+        metrics=PAGE_METRICS,
+        flat=True,
+        subtable_method="Actions.getExitPageUrls",
+    ),
+    ReportSpec(
+        name="actions_downloads",
+        method="Actions.getDownloads",
+        family="Actions",
+        description="Downloads per file (flattened: domain and path in `label`, URL in `url`).",
+        metrics=LINK_METRICS,
+        flat=True,
+        subtable_method="Actions.getDownloads",
+    ),
+    ReportSpec(
+        name="actions_outlinks",
+        method="Actions.getOutlinks",
+        family="Actions",
+        description="Clicks per outgoing link (flattened: domain and path in `label`).",
+        metrics=LINK_METRICS,
+        flat=True,
+        subtable_method="Actions.getOutlinks",
+    ),
+    ReportSpec(
+        name="actions_site_search_keywords",
+        method="Actions.getSiteSearchKeywords",
+        family="Actions",
+        description="Site searches per keyword.",
+        metrics=SITE_SEARCH_METRICS,
+    ),
+    ReportSpec(
+        name="actions_site_search_no_result_keywords",
+        method="Actions.getSiteSearchNoResultKeywords",
+        family="Actions",
+        description="Site search keywords that found nothing.",
+        metrics=SITE_SEARCH_METRICS,
+    ),
+    ReportSpec(
+        name="actions_site_search_categories",
+        method="Actions.getSiteSearchCategories",
+        family="Actions",
+        description="Site searches per search category.",
         metrics=(
             "nb_visits",
             "nb_uniq_visitors",
             "sum_daily_nb_uniq_visitors",
-            "nb_hits",
-            "sum_time_spent",
-            "entry_nb_visits",
-            "entry_nb_uniq_visitors",
-            "sum_daily_entry_nb_uniq_visitors",
-            "entry_nb_actions",
-            "entry_sum_visit_length",
-            "entry_bounce_count",
-            "exit_nb_visits",
-            "exit_nb_uniq_visitors",
-            "sum_daily_exit_nb_uniq_visitors",
-            "avg_time_on_page",
-            "bounce_rate",
-            "exit_rate",
+            "nb_actions",
+            "nb_pages_per_search",
         ),
-        flat=True,
+    ),
+    # -- Events -------------------------------------------------------------------------------
+    ReportSpec(
+        name="events_categories",
+        method="Events.getCategory",
+        family="Events",
+        description="Events per category and action (or name, with `report_flattening`).",
+        metrics=EVENT_METRICS,
+        **_flat_levels(
+            _d("category", "Events_EventCategory"),
+            _d("action", "Events_EventAction"),
+            _d("name", "Events_EventName"),
+        ),
+        flatten_choices={
+            "eventAction": {},
+            "eventName": {"secondaryDimension": "eventName"},
+        },
+        subtable_method="Events.getActionFromCategoryId",
+    ),
+    ReportSpec(
+        name="events_actions",
+        method="Events.getAction",
+        family="Events",
+        description="Events per action and name (or category, with `report_flattening`).",
+        metrics=EVENT_METRICS,
+        **_flat_levels(
+            _d("action", "Events_EventAction"),
+            _d("name", "Events_EventName"),
+            _d("category", "Events_EventCategory"),
+        ),
+        flatten_choices={
+            "eventName": {},
+            "eventCategory": {"secondaryDimension": "eventCategory"},
+        },
+        subtable_method="Events.getNameFromActionId",
+    ),
+    ReportSpec(
+        name="events_names",
+        method="Events.getName",
+        family="Events",
+        description="Events per name and action (or category, with `report_flattening`).",
+        metrics=EVENT_METRICS,
+        **_flat_levels(
+            _d("name", "Events_EventName"),
+            _d("action", "Events_EventAction"),
+            _d("category", "Events_EventCategory"),
+        ),
+        flatten_choices={
+            "eventAction": {},
+            "eventCategory": {"secondaryDimension": "eventCategory"},
+        },
+        subtable_method="Events.getActionFromNameId",
+    ),
+    # -- Contents -----------------------------------------------------------------------------
+    ReportSpec(
+        name="contents_names",
+        method="Contents.getContentNames",
+        family="Contents",
+        description="Impressions and interactions per content name and piece. Matomo keys "
+        "only the joined label; the name comes from the row's segment.",
+        metrics=CONTENT_METRICS,
+        **_flat_levels(
+            _d("content_name", "segment:contentName"),
+            Dimension("content_piece", "label", after="content_name"),
+        ),
+        subtable_method="Contents.getContentNames",
+    ),
+    ReportSpec(
+        name="contents_pieces",
+        method="Contents.getContentPieces",
+        family="Contents",
+        description="Impressions and interactions per content piece and name.",
+        metrics=CONTENT_METRICS,
+        **_flat_levels(
+            _d("content_piece", "segment:contentPiece"),
+            Dimension("content_name", "label", after="content_piece"),
+        ),
+        subtable_method="Contents.getContentPieces",
+    ),
+    # -- Goals --------------------------------------------------------------------------------
+    ReportSpec(
+        name="goals_summary",
+        method="Goals.get",
+        family="Goals",
+        description="Conversions, converted visits, revenue and conversion rate of all goals "
+        "(ecommerce included), overall and per new/returning visit.",
+        kind="metrics",
+        metrics=GOAL_SUMMARY_METRICS,
+        key_columns=(),
+    ),
+    ReportSpec(
+        name="goals_ecommerce_orders",
+        method="Goals.get",
+        family="Goals",
+        description="Ecommerce orders: conversions, revenue (subtotal, tax, shipping, "
+        "discount), items, average order value.",
+        kind="metrics",
+        metrics=ECOMMERCE_ORDER_METRICS,
+        key_columns=(),
+        params={"idGoal": "ecommerceOrder"},
+    ),
+    ReportSpec(
+        name="goals_abandoned_carts",
+        method="Goals.get",
+        family="Goals",
+        description="Abandoned carts: count, value, items.",
+        kind="metrics",
+        metrics=ABANDONED_CART_METRICS,
+        key_columns=(),
+        params={"idGoal": "ecommerceAbandonedCart"},
+    ),
+    ReportSpec(
+        name="goals_items_sku",
+        method="Goals.getItemsSku",
+        family="Goals",
+        description="Ordered products per SKU.",
+        metrics=ITEM_METRICS,
+    ),
+    ReportSpec(
+        name="goals_items_name",
+        method="Goals.getItemsName",
+        family="Goals",
+        description="Ordered products per product name.",
+        metrics=ITEM_METRICS,
+    ),
+    ReportSpec(
+        name="goals_items_category",
+        method="Goals.getItemsCategory",
+        family="Goals",
+        description="Ordered products per product category.",
+        metrics=ITEM_METRICS,
+    ),
+    ReportSpec(
+        name="goals_abandoned_cart_items_sku",
+        method="Goals.getItemsSku",
+        family="Goals",
+        description="Products left in abandoned carts, per SKU.",
+        metrics=CART_ITEM_METRICS,
+        params={"abandonedCarts": "1"},
+    ),
+    ReportSpec(
+        name="goals_days_to_conversion",
+        method="Goals.getDaysToConversion",
+        family="Goals",
+        description="Conversions per number of days from the first visit (`label`, e.g. "
+        "`8-14 days`).",
+        metrics=("nb_conversions",),
+    ),
+    ReportSpec(
+        name="goals_visits_until_conversion",
+        method="Goals.getVisitsUntilConversion",
+        family="Goals",
+        description="Conversions per number of visits before converting (`label`).",
+        metrics=("nb_conversions",),
     ),
 )
 
@@ -186,3 +755,260 @@ REPORTS: tuple[ReportSpec, ...] = (
 def reports_by_name() -> dict[str, ReportSpec]:
     """The catalog indexed by stream name."""
     return {spec.name: spec for spec in REPORTS}
+
+
+def subtable_spec(parent: ReportSpec) -> ReportSpec:
+    """The stream ``<parent>_subtable``: the subtables the `subtables` setting names.
+
+    Its rows are the parent's metrics for the children of one parent row (e.g. the keywords
+    of one search engine), keyed by the subtable id and the child label. Off by default: it
+    reads nothing unless the setting lists ids for its parent.
+    """
+    assert parent.subtable_method is not None
+    return ReportSpec(
+        name=f"{parent.name}_subtable",
+        method=parent.subtable_method,
+        family=parent.family,
+        description=f"Rows of one `{parent.name}` row's subtable (`subtable_id` = its "
+        "`idsubdatatable`), for the ids listed in the `subtables` setting. Subtable ids belong "
+        "to one archive (site, period and date).",
+        metrics=parent.metrics,
+        dimensions=(Dimension("subtable_id", "idSubtable", "integer", origin="request"),),
+        key_columns=("subtable_id", "label"),
+        params=parent.params,
+        multi_date=parent.multi_date,
+        plugin=parent.plugin,
+        subtable_of=parent.name,
+        selected_by_default=False,
+    )
+
+
+#: Every report with a subtable method also gets its subtable stream.
+REPORTS += tuple(subtable_spec(spec) for spec in REPORTS if spec.subtable_method)
+
+
+# == Items, Transitions, Advanced Campaign Reporting, Click Path ===============================
+
+ITEM_REPORTS: tuple[ReportSpec, ...] = (
+    ReportSpec(
+        name="actions_page_url",
+        method="Actions.getPageUrl",
+        family="Actions",
+        description="Page metrics of each URL of the `page_urls` setting (`page_url`), one "
+        "partition per site and URL. A period without a view of the page has no row.",
+        metrics=PAGE_METRICS,
+        item_setting="page_urls",
+        item_param="pageUrl",
+        item_column="page_url",
+    ),
+    ReportSpec(
+        name="actions_page_title",
+        method="Actions.getPageTitle",
+        family="Actions",
+        description="Page metrics of each title of the `page_titles` setting (`page_title`, "
+        "as configured; `label` is Matomo's, with its leading space).",
+        metrics=PAGE_METRICS,
+        item_setting="page_titles",
+        item_param="pageName",
+        item_column="page_title",
+    ),
+)
+
+
+#: Transitions counts: `referrals` (page and referrer rows), `visits` (referrer type rows),
+#: the page's own `loops`, `pageviews`, `entries` and `exits` (the `page` row).
+TRANSITIONS_METRICS = ("referrals", "visits", "loops", "pageviews", "entries", "exits")
+TRANSITIONS_DIMENSIONS = (
+    Dimension(
+        "direction",
+        "direction",
+        description="previous_pages, previous_site_searches, following_pages, "
+        "following_site_searches, outlinks, downloads, referrer_types (one row per referrer "
+        "type, with its `visits`), referrers (one row per referrer of a type), or page (the "
+        "page's own metrics).",
+    ),
+    Dimension(
+        "referrer_type",
+        "referrer_type",
+        description="Matomo's `shortName` of the referrer type (direct, search, website, "
+        "campaign, social); empty on other directions.",
+    ),
+)
+
+
+def _transitions(item_setting: str, item_column: str, action_type: str) -> ReportSpec:
+    """Transitions around each page of an item setting (`actionType` url or title)."""
+    return ReportSpec(
+        name=f"transitions_{item_column}",
+        method="Transitions.getTransitionsForAction",
+        family="Transitions",
+        description=f"Where visitors came from and went to around each page of `{item_setting}`"
+        ": one row per `direction`, `referrer_type` and `label` (a page, a search keyword, a "
+        "link, a referrer) with its `referrals`, one per referrer type with its `visits`, and "
+        "one `page` row with the page's own loops, pageviews, entries and exits. Matomo "
+        "computes it from raw logs on every request (not archived; one request per period): "
+        "not selected by default.",
+        metrics=TRANSITIONS_METRICS,
+        dimensions=TRANSITIONS_DIMENSIONS,
+        key_columns=("direction", "referrer_type", "label"),
+        params={"actionType": action_type},
+        multi_date=False,
+        item_setting=item_setting,
+        item_param="actionName",
+        item_column=item_column,
+        stream_class="transitions",
+        selected_by_default=False,
+    )
+
+
+TRANSITIONS_REPORTS: tuple[ReportSpec, ...] = (
+    _transitions("page_urls", "page_url", "url"),
+    _transitions("page_titles", "page_title", "title"),
+)
+
+
+def _campaign(
+    report: str,
+    name: str,
+    description: str,
+    levels: tuple[Dimension, ...] = (),
+    subtable_method: str | None = None,
+) -> ReportSpec:
+    """An Advanced Campaign Reporting report; with levels, flattened one column per level."""
+    columns = tuple(level.column for level in levels)
+    return ReportSpec(
+        name=f"campaigns_{name}",
+        method=f"MarketingCampaignsReporting.{report}",
+        family="Advanced Campaign Reporting",
+        description=description + " Values are lower-cased by the plugin.",
+        dimensions=levels,
+        levels=columns,
+        key_columns=columns or ("label",),
+        flat=bool(levels),
+        subtable_method=subtable_method,
+        plugin="MarketingCampaignsReporting",
+    )
+
+
+_CAMPAIGN_NAME = Dimension(
+    "campaign_name", "MarketingCampaignsReporting_CampaignName", description="Campaign name."
+)
+
+CAMPAIGN_REPORTS: tuple[ReportSpec, ...] = (
+    _campaign("getId", "ids", "Visits per campaign id (`mtm_cid`, `utm_id`)."),
+    _campaign(
+        "getName",
+        "names",
+        "Visits per campaign name, keyword and content (flattened: `campaign_name`, "
+        "`campaign_keyword_content` = `keyword - content`, empty when the campaign has none).",
+        levels=(
+            _CAMPAIGN_NAME,
+            Dimension(
+                "campaign_keyword_content",
+                "MarketingCampaignsReporting_CombinedKeywordContent",
+                description="Campaign keyword and content, joined by ` - `.",
+            ),
+        ),
+        subtable_method="MarketingCampaignsReporting.getKeywordContentFromNameId",
+    ),
+    _campaign("getKeyword", "keywords", "Visits per campaign keyword (`mtm_kwd`, `utm_term`)."),
+    _campaign("getSource", "sources", "Visits per campaign source."),
+    _campaign("getMedium", "mediums", "Visits per campaign medium."),
+    _campaign("getContent", "contents", "Visits per campaign content."),
+    _campaign("getGroup", "groups", "Visits per campaign group (`mtm_group`)."),
+    _campaign("getPlacement", "placements", "Visits per campaign placement (`mtm_placement`)."),
+    _campaign(
+        "getSourceMedium",
+        "source_mediums",
+        "Visits per campaign source and medium, and campaign name (flattened: "
+        "`campaign_source_medium` = `source - medium`, `campaign_name`).",
+        levels=(
+            Dimension(
+                "campaign_source_medium",
+                "MarketingCampaignsReporting_CampaignSourceMedium",
+                description="Campaign source and medium, joined by ` - `.",
+            ),
+            _CAMPAIGN_NAME,
+        ),
+        subtable_method="MarketingCampaignsReporting.getNameFromSourceMediumId",
+    ),
+)
+
+#: Users Flow (InnoCraft premium plugin): visits at a step, and how many left or went on.
+USERS_FLOW_METRICS = ("nb_visits", "nb_exits", "nb_proceeded", "proceeded_rate", "exit_rate")
+_INTERACTION_POSITION = Dimension(
+    "interaction_position",
+    "interaction_position",
+    "integer",
+    description="Interaction step of the visit (1 = the entry page).",
+)
+_ACTION = Dimension("action", "action", description="Page (URL) viewed at that step.")
+
+
+def _users_flow(
+    name: str,
+    method: str,
+    description: str,
+    metrics: tuple[str, ...],
+    dimensions: tuple[Dimension, ...],
+    *,
+    flat: bool = False,
+    per_step: bool = False,
+) -> ReportSpec:
+    """A Users Flow report; ``per_step``: one partition per step of the positions setting."""
+    return ReportSpec(
+        name=name,
+        method=f"UsersFlow.{method}",
+        family="Click Path (Users Flow)",
+        description=description + " Needs the premium UsersFlow plugin.",
+        metrics=metrics,
+        dimensions=dimensions,
+        params={"dataSource": "page_url"},
+        flat=flat,
+        multi_date=not per_step,
+        plugin="UsersFlow",
+        item_setting="users_flow_interaction_positions" if per_step else None,
+        item_param="interactionPosition" if per_step else None,
+        item_column="interaction_position" if per_step else None,
+        item_json_type="integer",
+        stream_class="users_flow",
+        selected_by_default=False,
+    )
+
+
+USERS_FLOW_REPORTS: tuple[ReportSpec, ...] = (
+    _users_flow(
+        "users_flow",
+        "getUsersFlowPretty",
+        "Visitor paths: one row per interaction step, page and next page "
+        "(`interaction_position`, `action`, `proceeded_to`, empty for the visits that left; "
+        "`label` joins them with ` → `).",
+        USERS_FLOW_METRICS,
+        (
+            _INTERACTION_POSITION,
+            _ACTION,
+            Dimension("proceeded_to", "proceeded_to", description="Page viewed next."),
+        ),
+        flat=True,
+    ),
+    _users_flow(
+        "users_flow_steps",
+        "getUsersFlow",
+        "Visits, exits and visits that went on, per interaction step.",
+        USERS_FLOW_METRICS[:3],
+        (_INTERACTION_POSITION,),
+    ),
+    _users_flow(
+        "users_flow_interaction_actions",
+        "getInteractionActions",
+        "Every page viewed at the steps of `users_flow_interaction_positions` "
+        "(`interaction_position`), with its visits, exits and visits that went on; one "
+        "request per period (Matomo refuses several dates).",
+        USERS_FLOW_METRICS[:3],
+        (_ACTION,),
+        per_step=True,
+    ),
+)
+
+REPORTS += ITEM_REPORTS + TRANSITIONS_REPORTS + CAMPAIGN_REPORTS + USERS_FLOW_REPORTS
+REPORTS += tuple(subtable_spec(spec) for spec in CAMPAIGN_REPORTS if spec.subtable_method)

@@ -14,7 +14,11 @@ from typing import Any
 from singer_sdk import typing as th
 
 # Counting metrics whose names the patterns below would get wrong.
-_INTEGER_NAMES = frozenset({"sum_time_spent", "sum_visit_length", "entry_sum_visit_length"})
+_INTEGER_NAMES = frozenset(
+    {"sum_time_spent", "sum_visit_length", "entry_sum_visit_length", "nb_events_with_value"}
+)
+#: Page-speed hit counts (``nb_hits_with_time_network``...), not times.
+_INTEGER_PREFIXES = ("nb_hits_with_time_",)
 _NUMBER_PATTERN = re.compile(
     r"(rate|avg_|_per_|attrib|revenue|value|price|_time_|^lat$|^long$|ratio|evolution$)"
 )
@@ -34,7 +38,7 @@ def metric_json_type(name: str) -> str:
         if base.endswith(suffix):
             base = base[: -len(suffix)]
             break
-    if base in _INTEGER_NAMES:
+    if base in _INTEGER_NAMES or base.startswith(_INTEGER_PREFIXES):
         return "integer"
     if _NUMBER_PATTERN.search(base):
         return "number"

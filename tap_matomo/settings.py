@@ -16,9 +16,12 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_matomo.catalog import reports_by_name
 from tap_matomo.dates import PERIODS, DateSettings, Period
 
 DEFAULT_START_DAYS_BACK = 30
+VISITS_PAGE_SIZE = 100
+VISITS_FINALITY_MINUTES = 60
 
 CONFIG_SCHEMA = th.PropertiesList(
     # -- connection ---------------------------------------------------------------------------
@@ -112,7 +115,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "period_overrides",
         th.ObjectType(additional_properties=th.StringType(allowed_values=list(PERIODS))),
         title="Period per stream",
-        description='Period for particular streams, e.g. `{"referrers_get_all": "month"}`; '
+        description='Period for particular streams, e.g. `{"referrers_all": "month"}`; '
         "the others use `period`.",
     ),
     th.Property(
@@ -149,6 +152,98 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="When a selected report needs a plugin the server lacks "
         "(MarketingCampaignsReporting, UsersFlow): false logs one warning and skips the "
         "stream; true stops the sync with an error.",
+    ),
+    th.Property(
+        "report_flattening",
+        th.ObjectType(additional_properties=th.StringType),
+        title="Field to flatten",
+        description="Per hierarchical report stream, how its levels become rows. Default "
+        "`flat`: one row per deepest row, one column per level. `none`: the top level only "
+        "(e.g. search engines without keywords). Where Matomo offers a choice of sub-dimension, "
+        "its name picks it: `events_categories`: `eventAction` (default) or `eventName`; "
+        "`events_actions`: `eventName` or `eventCategory`; `events_names`: `eventAction` or "
+        '`eventCategory`. Example: `{"events_categories": "eventName", '
+        '"referrers_search_engines": "none"}`.',
+    ),
+    th.Property(
+        "subtables",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("stream", th.StringType, required=True),
+                th.Property("subtable_id", th.IntegerType(minimum=1), required=True),
+                th.Property("site_id", th.IntegerType(minimum=1)),
+            )
+        ),
+        title="Subtable IDs",
+        description="Subtables to read, each `{stream, subtable_id, site_id?}`: the rows "
+        "under one row of a hierarchical report (its `idsubdatatable`), e.g. the keywords of "
+        'one search engine: `{"stream": "referrers_search_engines", "subtable_id": 3}`. They '
+        "go to the stream `<stream>_subtable` (select it). Subtable ids belong to one archive "
+        "(site, period and date): the same id names another row, or none, in another period "
+        "or site, so use it with one period (`report_date`) and `site_id`.",
+    ),
+    # -- items: pages (Actions page URL/title, Transitions) and Users Flow steps -------------
+    th.Property(
+        "page_urls",
+        th.ArrayType(th.StringType),
+        title="Page URLs",
+        description="Full page URLs, e.g. `https://shop.example.com/sale/`, read by the "
+        "streams `actions_page_url` (Actions.getPageUrl) and `transitions_page_url`: one "
+        "partition, and one bookmark, per site and URL. Empty: those streams send no request.",
+        examples=[["https://shop.example.com/", "https://shop.example.com/sale/"]],
+    ),
+    th.Property(
+        "page_titles",
+        th.ArrayType(th.StringType),
+        title="Page titles",
+        description="Page titles as tracked, e.g. `Checkout - Example Shop`, read by the "
+        "streams `actions_page_title` (Actions.getPageTitle) and `transitions_page_title`, one "
+        "partition per site and title. Matomo reports titles with a leading space "
+        "(` Checkout - Example Shop`); it finds them with or without it. Empty: no request.",
+    ),
+    th.Property(
+        "transitions_limit_before_grouping",
+        th.IntegerType(minimum=1),
+        title="Transitions rows per list",
+        description="Rows Matomo keeps in each Transitions list (previous pages, referrers...) "
+        "before it groups the rest into `Others`; default: Matomo's 5.",
+    ),
+    th.Property(
+        "users_flow_interaction_positions",
+        th.ArrayType(th.IntegerType(minimum=1)),
+        title="Users Flow steps",
+        description="Interaction steps (1 = the entry page) whose every action the stream "
+        "`users_flow_interaction_actions` reads (UsersFlow.getInteractionActions), one "
+        "partition per site and step. Empty: no request.",
+        examples=[[1, 2, 3]],
+    ),
+    # -- visit log (streams `visits`, `visit_actions`) --------------------------------------
+    th.Property(
+        "visits_page_size",
+        th.IntegerType(minimum=1, maximum=10000),
+        default=VISITS_PAGE_SIZE,
+        title="Visits per request",
+        description="Visits asked per `Live.getLastVisitsDetails` request. Smaller pages are "
+        "lighter for Matomo (each page also loads every action of its visits); no visit is "
+        "lost whatever the size.",
+    ),
+    th.Property(
+        "visits_finality_minutes",
+        th.IntegerType(minimum=0),
+        default=VISITS_FINALITY_MINUTES,
+        title="Visit finality window",
+        description="Minutes before the bookmark that the next sync reads again: visits still "
+        "in progress (Matomo closes a visit after 30 idle minutes) and actions tracked late "
+        "are re-emitted with the same key and replace the earlier record.",
+    ),
+    th.Property(
+        "visits_exclude_identity",
+        th.BooleanType,
+        default=False,
+        title="Leave out visitor identity",
+        description="Leave the IP address and the visitor ids (`visit_ip`, `visitor_id`, "
+        "`fingerprint`, `user_id`) out of the `visits` stream and its schema. For other "
+        "fields use stream maps.",
     ),
     # -- requests -----------------------------------------------------------------------------
     th.Property(
@@ -191,6 +286,15 @@ CONFIG_SCHEMA = th.PropertiesList(
 
 
 @dataclass(frozen=True)
+class SubtableRequest:
+    """One entry of the `subtables` setting."""
+
+    stream: str
+    subtable_id: int
+    site_id: int | None = None
+
+
+@dataclass(frozen=True)
 class TapSettings:
     """The settings after the checks, in the types the tap works with."""
 
@@ -203,6 +307,12 @@ class TapSettings:
     max_periods_per_request: int = 31
     bulk_request_size: int = 50
     fail_on_missing_plugin: bool = False
+    #: Stream name -> `report_flattening` value (`flat`, `none` or a sub-dimension).
+    report_flattening: dict[str, str] = field(default_factory=dict)
+    subtables: tuple[SubtableRequest, ...] = ()
+    #: Item setting name (`page_urls`, ...) -> its values as request parameters (strings).
+    items: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    transitions_limit_before_grouping: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def period_for(self, stream_name: str) -> Period:
@@ -225,6 +335,29 @@ def _parse_date(config: dict[str, Any], key: str, errors: list[str]) -> date | N
             pass
     errors.append(f"`{key}`: {value!r} is not a date; write it as YYYY-MM-DD.")
     return None
+
+
+#: Settings that list items (pages, Users Flow steps): one stream partition per site and item.
+ITEM_SETTINGS = ("page_urls", "page_titles", "users_flow_interaction_positions")
+
+
+def _check_items(config: dict[str, Any], errors: list[str]) -> dict[str, tuple[str, ...]]:
+    """Item settings: lists of non-empty values, kept in order without duplicates."""
+    items: dict[str, tuple[str, ...]] = {}
+    for setting in ITEM_SETTINGS:
+        value = config.get(setting)
+        if value in (None, ""):
+            items[setting] = ()
+            continue
+        if not isinstance(value, list):
+            errors.append(f"`{setting}`: give a list of values.")
+            continue
+        empty = [str(i + 1) for i, item in enumerate(value) if str(item).strip() == ""]
+        if empty:
+            errors.append(f"`{setting}`: item(s) {', '.join(empty)} are empty.")
+            continue
+        items[setting] = tuple(dict.fromkeys(str(item) for item in value))
+    return items
 
 
 def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str]]:
@@ -291,6 +424,11 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             "`start_days_back` (and optionally the end)."
         )
 
+    flattening = _check_flattening(config.get("report_flattening"), errors)
+    subtables = _check_subtables(config.get("subtables"), site_ids, errors)
+
+    items = _check_items(config, errors)
+
     if errors:
         return None, errors
 
@@ -317,7 +455,89 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             max_periods_per_request=int(config.get("max_periods_per_request", 31)),
             bulk_request_size=int(config.get("bulk_request_size", 50)),
             fail_on_missing_plugin=bool(config.get("fail_on_missing_plugin", False)),
+            report_flattening=flattening,
+            subtables=subtables,
+            items=items,
+            transitions_limit_before_grouping=config.get("transitions_limit_before_grouping"),
             extra=config,
         ),
         [],
+    )
+
+
+def _check_flattening(value: Any, errors: list[str]) -> dict[str, str]:
+    """`report_flattening`: known hierarchical streams, each with a value it accepts."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        errors.append("`report_flattening`: give an object of stream name -> choice.")
+        return {}
+    specs = reports_by_name()
+    checked: dict[str, str] = {}
+    for stream, choice in value.items():
+        spec = specs.get(stream)
+        allowed = spec.flattening_values() if spec else ()
+        if not allowed:
+            flat = sorted(name for name, s in specs.items() if s.flattening_values())
+            errors.append(
+                f"`report_flattening`: {stream!r} is not a hierarchical report stream; "
+                f"these are: {', '.join(flat)}."
+            )
+        elif choice not in allowed:
+            errors.append(
+                f"`report_flattening`: {stream!r} accepts {', '.join(map(repr, allowed))}, "
+                f"not {choice!r}."
+            )
+        else:
+            checked[stream] = str(choice)
+    return checked
+
+
+def _check_subtables(value: Any, site_ids: Any, errors: list[str]) -> tuple[SubtableRequest, ...]:
+    """`subtables`: streams that have subtables, positive ids, configured sites."""
+    if not value:
+        return ()
+    specs = reports_by_name()
+    with_subtables = sorted(name for name, spec in specs.items() if spec.subtable_method)
+    requests: list[SubtableRequest] = []
+    for entry in value:
+        stream = entry.get("stream") if isinstance(entry, dict) else None
+        spec = specs.get(str(stream))
+        if spec is None or not spec.subtable_method:
+            errors.append(
+                f"`subtables`: {stream!r} has no subtables; use one of: "
+                f"{', '.join(with_subtables)}."
+            )
+            continue
+        subtable_id, site_id = entry.get("subtable_id"), entry.get("site_id")
+        if not isinstance(subtable_id, int) or subtable_id <= 0:
+            errors.append(f"`subtables`: {stream!r} needs a positive `subtable_id`.")
+            continue
+        if site_id is not None and site_ids and int(site_id) not in map(int, site_ids):
+            errors.append(f"`subtables`: site {site_id} is not in `site_ids`.")
+            continue
+        requests.append(SubtableRequest(str(stream), subtable_id, site_id))
+    return tuple(requests)
+
+
+# -- visit log ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitLogSettings:
+    """Settings of the visit log streams (``visits``, ``visit_actions``)."""
+
+    page_size: int = VISITS_PAGE_SIZE
+    finality_minutes: int = VISITS_FINALITY_MINUTES
+    exclude_identity: bool = False
+
+
+def visit_log_settings(config: dict[str, Any]) -> VisitLogSettings:
+    """The visit log settings of a config (the schema has checked their types and bounds)."""
+    page_size = config.get("visits_page_size")
+    finality = config.get("visits_finality_minutes")
+    return VisitLogSettings(
+        page_size=VISITS_PAGE_SIZE if page_size is None else int(page_size),
+        finality_minutes=VISITS_FINALITY_MINUTES if finality is None else int(finality),
+        exclude_identity=bool(config.get("visits_exclude_identity", False)),
     )

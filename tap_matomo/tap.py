@@ -15,6 +15,16 @@ from tap_matomo.runtime import MatomoRun
 from tap_matomo.settings import CONFIG_SCHEMA, check_settings
 from tap_matomo.streams.reports import ReportStream
 from tap_matomo.streams.sites import GoalsStream, SitesStream
+from tap_matomo.streams.transitions import TransitionsStream
+from tap_matomo.streams.users_flow import UsersFlowStream
+from tap_matomo.streams.visits import visit_streams
+
+#: The class that turns the answers of a catalog entry into rows (`ReportSpec.stream_class`).
+STREAM_CLASSES: dict[str, type[ReportStream]] = {
+    "report": ReportStream,
+    "transitions": TransitionsStream,
+    "users_flow": UsersFlowStream,
+}
 
 
 class TapMatomo(Tap):
@@ -27,7 +37,8 @@ class TapMatomo(Tap):
     def discover_streams(self) -> list[Stream]:
         run = MatomoRun(dict(self.config))
         streams: list[Stream] = [SitesStream(self, run), GoalsStream(self, run)]
-        streams += [ReportStream(self, run, spec) for spec in REPORTS]
+        streams += [STREAM_CLASSES[spec.stream_class](self, run, spec) for spec in REPORTS]
+        streams += visit_streams(self, run)
         return streams
 
     @override

@@ -175,9 +175,7 @@ class _Store:
 
     @staticmethod
     def exact_key(params: dict[str, str]) -> tuple:
-        kept = {
-            k: v for k, v in params.items() if k not in COSMETIC and DEFAULTS.get(k) != v
-        }
+        kept = {k: v for k, v in params.items() if k not in COSMETIC and DEFAULTS.get(k) != v}
         return tuple(sorted(kept.items()))
 
     @staticmethod
@@ -185,10 +183,7 @@ class _Store:
         other = {
             k: v
             for k, v in params.items()
-            if k not in COSMETIC
-            and k not in SLICE
-            and k != "method"
-            and DEFAULTS.get(k) != v
+            if k not in COSMETIC and k not in SLICE and k != "method" and DEFAULTS.get(k) != v
         }
         return (method, site, period, tuple(sorted(other.items())))
 
@@ -288,6 +283,7 @@ class FakeMatomo:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 fake._handle(self)

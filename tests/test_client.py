@@ -68,16 +68,37 @@ def test_bad_token_is_fatal_sent_once_and_never_echoed(fake: FakeMatomo) -> None
 @pytest.mark.parametrize(
     ("call", "error_type", "fragment"),
     [
-        (ApiCall("Foo.bar", {"idSite": "1", "period": "day", "date": "yesterday"}),
-         MatomoPluginNotActivatedError, "Foo"),
-        (ApiCall("VisitsSummary.get", {"idSite": "999", "period": "day", "date": "yesterday"}),
-         MatomoRequestError, "website id was set to '999'"),
-        (ApiCall("VisitsSummary.get", {"idSite": "1", "period": "fortnight", "date": "yesterday"}),
-         MatomoRequestError, "The period 'fortnight' is not supported"),
-        (ApiCall("Transitions.getTransitionsForAction", {
-            "idSite": "1", "period": "month", "date": "2026-10-01", "actionType": "url",
-            "actionName": "https://shop.example.com/nope"}),
-         MatomoNoDataError, "NoDataForAction"),
+        (
+            ApiCall("Foo.bar", {"idSite": "1", "period": "day", "date": "yesterday"}),
+            MatomoPluginNotActivatedError,
+            "Foo",
+        ),
+        (
+            ApiCall("VisitsSummary.get", {"idSite": "999", "period": "day", "date": "yesterday"}),
+            MatomoRequestError,
+            "website id was set to '999'",
+        ),
+        (
+            ApiCall(
+                "VisitsSummary.get", {"idSite": "1", "period": "fortnight", "date": "yesterday"}
+            ),
+            MatomoRequestError,
+            "The period 'fortnight' is not supported",
+        ),
+        (
+            ApiCall(
+                "Transitions.getTransitionsForAction",
+                {
+                    "idSite": "1",
+                    "period": "month",
+                    "date": "2026-10-01",
+                    "actionType": "url",
+                    "actionName": "https://shop.example.com/nope",
+                },
+            ),
+            MatomoNoDataError,
+            "NoDataForAction",
+        ),
     ],
 )
 def test_recorded_errors_are_classified_and_not_retried(

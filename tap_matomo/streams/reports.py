@@ -9,15 +9,16 @@ typed record keyed by site, period, period start and the row's dimensions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
-from tap_matomo.catalog import ReportSpec
+from tap_matomo.catalog import Dimension, ReportSpec
 from tap_matomo.client import ApiCall
 from tap_matomo.dates import (
     DateWindow,
@@ -28,7 +29,7 @@ from tap_matomo.dates import (
     resolve_window,
     site_today,
 )
-from tap_matomo.errors import MatomoError, MatomoPluginNotActivatedError
+from tap_matomo.errors import MatomoError, MatomoNoDataError, MatomoPluginNotActivatedError
 from tap_matomo.schemas import (
     GOALS_PROPERTY,
     OTHER_METRICS_PROPERTY,
@@ -78,9 +79,33 @@ PERIOD_PROPERTIES = (
 )
 
 
+#: Matomo's separator between the levels of a flattened label.
+LEVEL_SEPARATOR = " - "
+
+_DIMENSION_TYPES: dict[str, type[th.JSONTypeHelper]] = {
+    "integer": th.IntegerType,
+    "number": th.NumberType,
+}
+
+
+def _dimension_description(spec: ReportSpec, dim: Dimension) -> str:
+    """Where a dimension column comes from, for the catalog."""
+    if dim.origin == "request":
+        text = f"The request's `{dim.source}`."
+    elif dim.source.startswith("segment:"):
+        text = f"`{dim.source.removeprefix('segment:')}` of the row's segment."
+    elif dim.after:
+        text = f"The label after `{dim.after}` and `{LEVEL_SEPARATOR.strip()}`."
+    else:
+        text = f"Matomo's `{dim.source}`."
+    if dim.column in spec.levels:
+        text = f"Level {spec.levels.index(dim.column) + 1} of the hierarchy: {text}"
+    return text
+
+
 def report_schema(spec: ReportSpec) -> dict[str, Any]:
     """The JSON schema of a report stream, built from its catalog entry."""
-    properties: list[th.Property] = [SITE_ID_PROPERTY, *PERIOD_PROPERTIES]
+    properties: list[th.Property] = [SITE_ID_PROPERTY, *item_properties(spec), *PERIOD_PROPERTIES]
     if spec.kind == "table":
         properties.append(
             th.Property(
@@ -93,9 +118,9 @@ def report_schema(spec: ReportSpec) -> dict[str, Any]:
     properties += [
         th.Property(
             dim.column,
-            th.IntegerType if dim.json_type == "integer" else th.StringType,
+            _DIMENSION_TYPES.get(dim.json_type, th.StringType),
             required=dim.column in spec.key_columns,
-            description=dim.description or f"Matomo's `{dim.source}`.",
+            description=dim.description or _dimension_description(spec, dim),
         )
         for dim in spec.dimensions
     ]
@@ -114,17 +139,89 @@ def report_schema(spec: ReportSpec) -> dict[str, Any]:
     return th.PropertiesList(*properties).to_dict()
 
 
-def shape_row(spec: ReportSpec, row: Mapping[str, Any]) -> dict[str, Any]:
-    """One Matomo row as a typed record (without its site and period columns)."""
+def item_properties(spec: ReportSpec) -> list[th.Property]:
+    """The item column of a stream with one partition per site and item (none otherwise)."""
+    if not spec.item_column:
+        return []
+    return [
+        th.Property(
+            spec.item_column,
+            _DIMENSION_TYPES.get(spec.item_json_type, th.StringType),
+            required=True,
+            description=f"The item of the `{spec.item_setting}` setting that this row is "
+            f"about (Matomo's `{spec.item_param}`).",
+        )
+    ]
+
+
+def _segment_value(segment: Any, name: str) -> str | None:
+    """The value of condition ``name==value`` in a row's segment (URL-decoded)."""
+    if not isinstance(segment, str):
+        return None
+    for condition in segment.split(";"):
+        key, found, value = condition.partition("==")
+        if found and key == name:
+            return unquote_plus(value)
+    return None
+
+
+def _dimension_value(
+    dim: Dimension, row: Mapping[str, Any], record: Mapping[str, Any], params: Mapping[str, str]
+) -> Any:
+    """The raw value of one dimension column (see :class:`~tap_matomo.catalog.Dimension`)."""
+    if dim.origin == "request":
+        return params.get(dim.source)
+    if dim.source.startswith("segment:"):
+        return _segment_value(row.get("segment"), dim.source.removeprefix("segment:"))
+    value = row.get(dim.source)
+    if dim.after is None:
+        return value
+    prefix = f"{record.get(dim.after)}{LEVEL_SEPARATOR}"
+    text = "" if value is None else str(value)
+    return text[len(prefix) :] if record.get(dim.after) and text.startswith(prefix) else None
+
+
+def _typed(value: Any, json_type: str) -> Any:
+    if json_type in ("integer", "number"):
+        return to_number(value, json_type)
+    return None if value is None or value is False else str(value)
+
+
+def _fill_levels(spec: ReportSpec, record: dict[str, Any], flattened: bool) -> None:
+    """Unflattened rows are top-level rows: the label is the first level, the rest empty.
+
+    Flattened rows that Matomo leaves without the top level's key (the ``Others`` row of a
+    truncated report) keep their label there too.
+    """
+    top, *lower = spec.levels
+    if not flattened:
+        record[top] = record.get("label")
+        for column in lower:
+            record[column] = None
+    elif record.get(top) is None:
+        record[top] = record.get("label")
+
+
+def shape_row(
+    spec: ReportSpec,
+    row: Mapping[str, Any],
+    *,
+    flattened: bool | None = None,
+    params: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One Matomo row as a typed record (without its site and period columns).
+
+    ``flattened`` says whether the row came from a ``flat=1`` answer (default: the spec's
+    ``flat``); ``params`` are the request's parameters, for request-origin columns.
+    """
     record: dict[str, Any] = {}
     if spec.kind == "table":
         record["label"] = None if row.get("label") is None else str(row["label"])
     for dim in spec.dimensions:
-        value = row.get(dim.source)
-        if dim.json_type == "integer":
-            record[dim.column] = to_number(value, "integer")
-        else:
-            record[dim.column] = None if value is None or value is False else str(value)
+        value = _dimension_value(dim, row, record, params or {})
+        record[dim.column] = _typed(value, dim.json_type)
+    if spec.levels:
+        _fill_levels(spec, record, spec.flat if flattened is None else flattened)
     for name in spec.metrics:
         record[name] = to_number(row.get(name), metric_json_type(name))
     for column in spec.key_columns:
@@ -135,7 +232,11 @@ def shape_row(spec: ReportSpec, row: Mapping[str, Any]) -> dict[str, Any]:
         record["url"] = row.get("url") if isinstance(row.get("url"), str) else None
         record["is_summary"] = bool(row.get("is_summary")) or row.get("label") == "Others"
     record["goals"] = shape_goals(row.get("goals"))
-    declared = _ROW_METADATA | set(spec.metrics) | {dim.source for dim in spec.dimensions}
+    declared = (
+        _ROW_METADATA
+        | set(spec.metrics)
+        | {dim.source for dim in spec.dimensions if dim.origin == "row"}
+    )
     other = {
         key: to_number(value)
         for key, value in row.items()
@@ -153,6 +254,17 @@ class PlannedCall:
     period: Period
     window: DateWindow
     keyed_by_period: bool
+    #: Asked with ``flat=1``: rows carry one key per level.
+    flattened: bool = False
+
+    def unflattened(self) -> PlannedCall:
+        """The same call without ``flat=1`` (and its sub-dimension): top-level rows."""
+        params = {k: v for k, v in self.call.params.items() if k not in ("flat", *_FLAT_PARAMS)}
+        return replace(self, call=ApiCall(self.call.method, params), flattened=False)
+
+
+#: Request parameters that only make sense when flattening (the sub-dimension choice).
+_FLAT_PARAMS = ("secondaryDimension",)
 
 
 class ReportStream(MatomoStream):
@@ -170,41 +282,123 @@ class ReportStream(MatomoStream):
 
     def __init__(self, tap: Tap, run: MatomoRun, spec: ReportSpec) -> None:
         self.spec = spec
+        #: Matomo refused ``flat=1`` for this report (see :meth:`_read_unflattened`).
+        self._flat_refused = False
+        self._goals: dict[int, list[str]] = {}
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
-        self.primary_keys = ("site_id", "period", "date", *spec.key_columns)
+        item = (spec.item_column,) if spec.item_column else ()
+        self.primary_keys = ("site_id", *item, "period", "date", *spec.key_columns)
         self.selected_by_default = spec.selected_by_default
 
     @property
     @override
     def partitions(self) -> list[dict[str, Any]] | None:
+        if self.spec.item_setting:
+            return self.item_partitions()
         return self.site_partitions
 
+    # -- items: one partition per site and item of the item setting ---------------------------
+
+    def items(self) -> tuple[str, ...]:
+        """The values of the stream's item setting (e.g. the `page_urls`)."""
+        assert self.spec.item_setting is not None
+        return self.run.settings.items.get(self.spec.item_setting, ())
+
+    def item_partitions(self) -> list[dict[str, Any]]:
+        """One partition (one bookmark) per site and item; none, and no request, without items."""
+        items = self.items()
+        if not items:
+            return []
+        column = self.spec.item_column
+        assert column is not None
+        typed: list[Any] = [
+            int(item) if self.spec.item_json_type == "integer" else item for item in items
+        ]
+        return [{**site, column: item} for site in self.site_partitions for item in typed]
+
+    def _for_item(self, planned: list[PlannedCall], context: Context) -> list[PlannedCall]:
+        """The calls with the partition's item as request parameter (unchanged without)."""
+        if not (self.spec.item_param and self.spec.item_column):
+            return planned
+        item = {self.spec.item_param: str(context[self.spec.item_column])}
+        return [replace(p, call=ApiCall(p.call.method, {**p.call.params, **item})) for p in planned]
+
+    def _with_item(self, record: dict[str, Any], context: Context) -> dict[str, Any]:
+        """The record with its partition's item column."""
+        if self.spec.item_column:
+            record[self.spec.item_column] = context[self.spec.item_column]
+        return record
+
     # -- planning -----------------------------------------------------------------------------
+
+    @property
+    def flattening(self) -> str:
+        """The `report_flattening` value of the stream: ``flat`` (default), ``none``, a choice."""
+        return self.run.settings.report_flattening.get(self.name, "flat")
+
+    @property
+    def flattened(self) -> bool:
+        """True when calls ask ``flat=1`` (hierarchical, not turned off, not refused)."""
+        return self.spec.flat and not self._flat_refused and self.flattening != "none"
 
     def request_params(self) -> dict[str, str]:
         """Parameters every call of this report carries (besides site and dates)."""
         params = {"filter_limit": "-1", "format_metrics": "0", "language": "en"}
-        if self.spec.flat:
+        if self.flattened:
             params["flat"] = "1"
+            params.update(self.spec.flatten_choices.get(self.flattening, {}))
         params.update(self.spec.params)
         return params
 
+    def variants(self, site: Site) -> list[dict[str, str]]:
+        """Extra parameters, one series of calls each: one per goal, one per subtable id."""
+        if self.spec.per_goal:
+            return [{"idGoal": goal_id} for goal_id in self._goal_ids(site)]
+        if self.spec.subtable_of:
+            ids = {
+                str(entry.subtable_id): None
+                for entry in self.run.settings.subtables
+                if entry.stream == self.spec.subtable_of and entry.site_id in (None, site.site_id)
+            }
+            return [{"idSubtable": subtable_id} for subtable_id in ids]
+        return [{}]
+
+    def _goal_ids(self, site: Site) -> list[str]:
+        """The site's goal ids (``Goals.getGoals``, read once per site and run)."""
+        if site.site_id not in self._goals:
+            call = ApiCall("Goals.getGoals", {"idSite": str(site.site_id), "filter_limit": "-1"})
+            answer = self.run.client.call(call)
+            goals = answer.values() if isinstance(answer, dict) else answer
+            ids = sorted(int(goal["idgoal"]) for goal in goals if isinstance(goal, dict))
+            self._goals[site.site_id] = [str(goal_id) for goal_id in ids]
+        return self._goals[site.site_id]
+
     def plan(self, site: Site, window: DateWindow, period: Period) -> list[PlannedCall]:
-        """The calls that cover the window: few multi-period calls, or one per period."""
-        base = {"idSite": str(site.site_id), "period": period, **self.request_params()}
+        """The calls that cover the window: few multi-period calls, or one per period.
+
+        Reports with variants (per goal, per subtable) get one series per variant, chunk by
+        chunk.
+        """
+        common = {"idSite": str(site.site_id), "period": period, **self.request_params()}
+        flattened = self.flattened
+        variants = self.variants(site)
         planned: list[PlannedCall] = []
+
+        def add(span: DateWindow, date_param: str, *, keyed: bool) -> None:
+            for variant in variants:
+                call = ApiCall(self.spec.method, {**common, **variant, "date": date_param})
+                planned.append(PlannedCall(call, period, span, keyed, flattened))
+
         if period == "range":
-            call = ApiCall(self.spec.method, {**base, "date": window.as_param()})
-            return [PlannedCall(call, period, window, keyed_by_period=False)]
+            add(window, window.as_param(), keyed=False)
+            return planned
         max_periods = self.run.settings.max_periods_per_request
         for chunk in chunk_window(window, period, max_periods):
             if self.spec.multi_date:
-                call = ApiCall(self.spec.method, {**base, "date": chunk.as_param()})
-                planned.append(PlannedCall(call, period, chunk, keyed_by_period=True))
+                add(chunk, chunk.as_param(), keyed=True)
             else:
                 for one in periods_in(chunk, period):
-                    call = ApiCall(self.spec.method, {**base, "date": one.start.isoformat()})
-                    planned.append(PlannedCall(call, period, one, keyed_by_period=False))
+                    add(one, one.start.isoformat(), keyed=False)
         return planned
 
     # -- syncing ------------------------------------------------------------------------------
@@ -217,7 +411,8 @@ class ReportStream(MatomoStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         if self.spec.plugin and self.spec.plugin in self.run.missing_plugins:
             return
-        assert context is not None
+        if context is None:
+            return  # an item stream whose setting is empty: no partition, no request
         site = self.run.site(int(context["site_id"]))
         period = self.run.settings.period_for(self.name)
         window = resolve_window(
@@ -226,15 +421,31 @@ class ReportStream(MatomoStream):
         if window is None:
             self.logger.info("Site %s: nothing new to read for '%s'.", site.site_id, self.name)
             return
-        planned = self.plan(site, window, period)
+        planned = self._for_item(self.plan(site, window, period), context)
+        records: Iterator[dict[str, Any]] = (
+            self._with_item(r, context) for r in self._records(site, period, planned)
+        )
+        if self.spec.per_goal or self.spec.subtable_of:
+            # Several series per chunk: date order keeps the bookmark behind unread rows.
+            records = iter(sorted(records, key=lambda record: record["date"]))
+        yield from records
+
+    def _records(
+        self, site: Site, period: Period, planned: list[PlannedCall]
+    ) -> Iterator[dict[str, Any]]:
+        """Fetch the planned calls and shape their rows, in plan order."""
         by_call = {id(p.call): p for p in planned}
         for call, answer in self.run.fetch([p.call for p in planned]):
+            plan = by_call[id(call)]
             if isinstance(answer, MatomoPluginNotActivatedError):
                 self.run.plugin_missing(answer, self.name)
                 return
+            if isinstance(answer, MatomoError) and plan.flattened and _cannot_flatten(answer):
+                plan, answer = self._read_unflattened(plan, answer)
+            if isinstance(answer, MatomoNoDataError):
+                continue  # Transitions' NoDataForAction: the page had no view that period
             if isinstance(answer, MatomoError):
                 raise answer
-            plan = by_call[id(call)]
             for start, end, rows in self.periods_of(plan, answer):
                 for row in rows:
                     yield {
@@ -242,8 +453,25 @@ class ReportStream(MatomoStream):
                         "period": period,
                         "date": start.isoformat(),
                         "end_date": end.isoformat(),
-                        **shape_row(self.spec, row),
+                        **shape_row(
+                            self.spec, row, flattened=plan.flattened, params=plan.call.params
+                        ),
                     }
+
+    def _read_unflattened(self, plan: PlannedCall, error: MatomoError) -> tuple[PlannedCall, Any]:
+        """Ask again without ``flat=1``; later calls of this run do not try flattening."""
+        if not self._flat_refused:
+            self.logger.warning(
+                "Matomo cannot flatten '%s' (%s): reading its top level only.",
+                self.name,
+                error.detail,
+            )
+        self._flat_refused = True
+        plain = plan.unflattened()
+        try:
+            return plain, self.run.client.call(plain.call)
+        except MatomoError as exc:
+            return plain, exc
 
     def periods_of(
         self, plan: PlannedCall, answer: Any
@@ -263,3 +491,13 @@ class ReportStream(MatomoStream):
         if isinstance(value, list):
             return [row for row in value if isinstance(row, dict)]
         return []
+
+
+def _cannot_flatten(error: MatomoError) -> bool:
+    """Matomo's answer when it lacks the metadata to flatten a report.
+
+    Matomo 5.0.2 gives it for ``Referrers.getCampaigns`` with ``flat=1`` once
+    MarketingCampaignsReporting replaces that report's metadata.
+    """
+    text = str(error.detail)
+    return "Metadata for report" in text and "could not be found" in text
