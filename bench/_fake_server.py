@@ -1,0 +1,106 @@
+"""A synthesizing FakeMatomo for the benchmarks, with more sites and bigger reports on demand.
+
+Run as a child process: it prints its URL on one line and serves until its stdin closes::
+
+    .venv/bin/python bench/_fake_server.py [--sites N] [--page-rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import socketserver
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.fake_matomo import FakeMatomo  # noqa: E402
+
+# No ~40 ms delayed-ACK stall per keep-alive answer (see bench/_support.py).
+socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+
+SITES_METHOD = "SitesManager.getSitesWithAtLeastViewAccess"
+PAGES_METHOD = "Actions.getPageUrls"
+
+
+def add_sites(fake: FakeMatomo, count: int) -> None:
+    """Answer the site list with ``count`` sites; sites past 3 reuse the data of sites 1-3.
+
+    The fake's synthesizing mode answers report calls of an unknown site from a recorded one.
+    """
+    fake.handlers.pop(SITES_METHOD, None)  # the recorded list, not an earlier call's
+    _, recorded = fake.answer_call({"method": SITES_METHOD, "filter_limit": "-1"})
+    sites = []
+    for index in range(count):
+        site = copy.deepcopy(recorded[index % len(recorded)])
+        site["idsite"] = str(index + 1)
+        site["name"] = f"{site['name']} #{index + 1}"
+        sites.append(site)
+    fake.handlers[SITES_METHOD] = lambda params: (200, sites)
+
+
+def page_rows(fake: FakeMatomo, rows_per_day: int) -> list[dict[str, Any]]:
+    """``rows_per_day`` page rows made from the recorded flat page report of site 1."""
+    _, recorded = fake.answer_call(
+        {
+            "method": PAGES_METHOD,
+            "idSite": "1",
+            "period": "day",
+            "date": "2026-11-20",
+            "flat": "1",
+            "filter_limit": "-1",
+            "format_metrics": "0",
+        }
+    )
+    rows = []
+    for index in range(rows_per_day):
+        row = copy.deepcopy(recorded[index % len(recorded)])
+        row["label"] = f"/bench/section-{index % 50}/page-{index}"
+        row["url"] = f"https://shop.example.com{row['label']}"
+        rows.append(row)
+    return rows
+
+
+def add_big_page_report(fake: FakeMatomo, rows_per_day: int) -> None:
+    """Answer the page URL report with ``rows_per_day`` rows on every day asked."""
+    rows = page_rows(fake, rows_per_day)
+
+    def answer(params: dict[str, str]) -> tuple[int, Any]:
+        first, _, last = params["date"].partition(",")
+        if not last:
+            return 200, rows
+        days = days_between(first, last)
+        return 200, {day: rows for day in days}
+
+    fake.handlers[PAGES_METHOD] = answer
+
+
+def days_between(first: str, last: str) -> list[str]:
+    """Every day from ``first`` to ``last`` (YYYY-MM-DD), inclusive."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sites", type=int, default=0, help="answer with this many sites")
+    parser.add_argument("--page-rows", type=int, default=0, help="rows per day of page URLs")
+    args = parser.parse_args()
+    fake = FakeMatomo(synthesize=True)
+    if args.sites:
+        add_sites(fake, args.sites)
+    if args.page_rows:
+        add_big_page_report(fake, args.page_rows)
+    fake.start()
+    print(fake.url, flush=True)
+    sys.stdin.read()  # serve until the parent closes our stdin
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
