@@ -37,6 +37,8 @@ class MatomoRun:
     def __init__(self, config: dict[str, Any]) -> None:
         self._config = config
         self.missing_plugins: set[str] = set()
+        #: Answers fetched ahead (see :meth:`prefetch`), by call, until :meth:`fetch` takes them.
+        self._ahead: dict[tuple[str, tuple[tuple[str, str], ...]], Any | MatomoError] = {}
 
     @cached_property
     def settings(self) -> TapSettings:
@@ -102,8 +104,52 @@ class MatomoRun:
         msg = f"site {site_id} is not among the configured sites"
         raise KeyError(msg)
 
+    def goals(self, site_id: int) -> list[dict[str, Any]]:
+        """The goals a site defines (``Goals.getGoals``), in goal id order.
+
+        The `goals` stream and the per-goal reports read them here: fetched once per run, for
+        every configured site in one bulk request, whichever stream asks first.
+        """
+        answer = self._goal_answers[site_id]
+        if isinstance(answer, MatomoError):
+            raise answer
+        goals = answer.values() if isinstance(answer, dict) else answer  # dict with limit -1
+        return sorted((g for g in goals if isinstance(g, dict)), key=lambda g: int(g["idgoal"]))
+
+    @cached_property
+    def _goal_answers(self) -> dict[int, Any | MatomoError]:
+        calls = [
+            ApiCall("Goals.getGoals", {"idSite": str(site.site_id), "filter_limit": "-1"})
+            for site in self.sites
+        ]
+        return {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
+
+    def prefetch(self, calls: Sequence[ApiCall]) -> None:
+        """Fetch calls ahead in bulk (e.g. the next sites' calls of a stream) for :meth:`fetch`.
+
+        A stream asks each site's calls in turn; sending the calls of several sites in one bulk
+        request makes the request count grow with reports, not with sites.
+        """
+        for call, answer in self.fetch([c for c in calls if _call_key(c) not in self._ahead]):
+            self._ahead[_call_key(call)] = answer
+
     def fetch(self, calls: Sequence[ApiCall]) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
-        """Answer calls in order, batching them into bulk requests of the configured size."""
+        """Answer calls in order, batching them into bulk requests of the configured size.
+
+        An answer fetched ahead is used once, then forgotten.
+        """
+        pending: list[ApiCall] = []
+        for call in calls:
+            key = _call_key(call)
+            if key in self._ahead:
+                yield from self._send(pending)
+                pending = []
+                yield call, self._ahead.pop(key)
+            else:
+                pending.append(call)
+        yield from self._send(pending)
+
+    def _send(self, calls: Sequence[ApiCall]) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
         size = self.settings.bulk_request_size
         for index in range(0, len(calls), size):
             group = calls[index : index + size]
@@ -132,3 +178,7 @@ class MatomoRun:
                 stream_name,
             )
         self.missing_plugins.add(exc.plugin)
+
+
+def _call_key(call: ApiCall) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return call.method, tuple(sorted(call.params.items()))

@@ -279,13 +279,28 @@ def test_date_settings_and_periods(
     assert {r["period"] for r in records} == {period}
 
 
-def test_request_count_grows_with_sites_not_days() -> None:
+def test_request_count_grows_with_reports_not_sites_or_days() -> None:
     counts = {}
-    for days in (30, 90):
+    for sites, days in ((1, 30), (3, 30), (3, 90)):
         with FakeMatomo(synthesize=True) as server:
             start = (date(2026, 11, 26) - timedelta(days=days - 1)).isoformat()
-            config = base_config(server, start_date=start, end_date=None)
+            site_ids = [1, 2, 3][:sites]
+            config = base_config(server, site_ids=site_ids, start_date=start, end_date=None)
             run_sync(config, streams={"visits_summary", "visit_frequency"})
-            counts[days] = len(server.requests)
-    # 1 site list + 2 reports x 3 sites; 90 days = 3 chunks batched in one bulk request
-    assert counts == {30: 7, 90: 7}
+            counts[sites, days] = len(server.requests)
+    # 1 site list + 1 request per report: every site's chunks (90 days = 3 chunks of 31) in one
+    # bulk request
+    assert counts == {(1, 30): 3, (3, 30): 3, (3, 90): 3}
+
+
+def test_bulk_requests_stay_within_the_configured_size() -> None:
+    """Reading ahead never puts more calls in one request than `bulk_request_size`."""
+    with FakeMatomo(synthesize=True) as server:
+        config = base_config(server, start_date="2026-08-29", end_date=None, bulk_request_size=4)
+        result = run_sync(config, streams={"visits_summary"})
+        bulks = server.api_requests("API.getBulkRequest")
+        sizes = [sum(key.startswith("urls[") for key in r.params) for r in bulks]
+    # 90 days = 3 chunks per site: a second site's 3 calls do not fit beside the first's
+    assert sizes == [3, 3, 3]
+    days = {(r["site_id"], r["date"]) for r in result.records["visits_summary"]}
+    assert len(days) == 3 * 90

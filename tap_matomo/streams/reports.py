@@ -8,6 +8,7 @@ typed record keyed by site, period, period start and the row's dimensions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -29,7 +30,12 @@ from tap_matomo.dates import (
     resolve_window,
     site_today,
 )
-from tap_matomo.errors import MatomoError, MatomoNoDataError, MatomoPluginNotActivatedError
+from tap_matomo.errors import (
+    MatomoError,
+    MatomoNoDataError,
+    MatomoPluginNotActivatedError,
+    MatomoRequestError,
+)
 from tap_matomo.schemas import (
     GOALS_PROPERTY,
     OTHER_METRICS_PROPERTY,
@@ -284,7 +290,6 @@ class ReportStream(MatomoStream):
         self.spec = spec
         #: Matomo refused ``flat=1`` for this report (see :meth:`_read_unflattened`).
         self._flat_refused = False
-        self._goals: dict[int, list[str]] = {}
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
         item = (spec.item_column,) if spec.item_column else ()
         self.primary_keys = ("site_id", *item, "period", "date", *spec.key_columns)
@@ -364,14 +369,8 @@ class ReportStream(MatomoStream):
         return [{}]
 
     def _goal_ids(self, site: Site) -> list[str]:
-        """The site's goal ids (``Goals.getGoals``, read once per site and run)."""
-        if site.site_id not in self._goals:
-            call = ApiCall("Goals.getGoals", {"idSite": str(site.site_id), "filter_limit": "-1"})
-            answer = self.run.client.call(call)
-            goals = answer.values() if isinstance(answer, dict) else answer
-            ids = sorted(int(goal["idgoal"]) for goal in goals if isinstance(goal, dict))
-            self._goals[site.site_id] = [str(goal_id) for goal_id in ids]
-        return self._goals[site.site_id]
+        """The site's goal ids (``Goals.getGoals``, read once per run for every stream)."""
+        return [str(goal["idgoal"]) for goal in self.run.goals(site.site_id)]
 
     def plan(self, site: Site, window: DateWindow, period: Period) -> list[PlannedCall]:
         """The calls that cover the window: few multi-period calls, or one per period.
@@ -415,13 +414,11 @@ class ReportStream(MatomoStream):
             return  # an item stream whose setting is empty: no partition, no request
         site = self.run.site(int(context["site_id"]))
         period = self.run.settings.period_for(self.name)
-        window = resolve_window(
-            self.run.settings.dates, period, site_today(site.timezone), self._bookmark(context)
-        )
-        if window is None:
+        planned = self._partition_plan(context)
+        if planned is None:
             self.logger.info("Site %s: nothing new to read for '%s'.", site.site_id, self.name)
             return
-        planned = self._for_item(self.plan(site, window, period), context)
+        self._read_ahead(context, planned)
         records: Iterator[dict[str, Any]] = (
             self._with_item(r, context) for r in self._records(site, period, planned)
         )
@@ -429,6 +426,41 @@ class ReportStream(MatomoStream):
             # Several series per chunk: date order keeps the bookmark behind unread rows.
             records = iter(sorted(records, key=lambda record: record["date"]))
         yield from records
+
+    def _partition_plan(self, context: Context) -> list[PlannedCall] | None:
+        """The calls of one partition (site, item), or None when its window is empty.
+
+        The window comes from the settings and the partition's bookmark.
+        """
+        site = self.run.site(int(context["site_id"]))
+        period = self.run.settings.period_for(self.name)
+        window = resolve_window(
+            self.run.settings.dates, period, site_today(site.timezone), self._bookmark(context)
+        )
+        if window is None:
+            return None
+        return self._for_item(self.plan(site, window, period), context)
+
+    def _read_ahead(self, context: Context, planned: list[PlannedCall]) -> None:
+        """Fetch this partition's calls together with the next partitions' in one bulk request.
+
+        Only as many partitions as fit one bulk request are read ahead, so memory holds at most
+        one request's answers.
+        """
+        partitions = self.partitions or []
+        if context not in partitions:
+            return
+        size = self.run.settings.bulk_request_size
+        calls = [p.call for p in planned]
+        for following in partitions[partitions.index(context) + 1 :]:
+            more = self._partition_plan(following)
+            if more is None:
+                continue
+            if len(calls) + len(more) > size:
+                break
+            calls.extend(p.call for p in more)
+        if len(calls) > len(planned):
+            self.run.prefetch(calls)
 
     def _records(
         self, site: Site, period: Period, planned: list[PlannedCall]
@@ -476,21 +508,39 @@ class ReportStream(MatomoStream):
     def periods_of(
         self, plan: PlannedCall, answer: Any
     ) -> Iterator[tuple[date, date, list[Mapping[str, Any]]]]:
-        """Split an answer into (period start, period end, rows), in date order."""
-        if plan.keyed_by_period and isinstance(answer, dict):
-            spans = [(parse_period_key(key, plan.period), value) for key, value in answer.items()]
-            for (start, end), value in sorted(spans, key=lambda item: item[0][0]):
-                yield start, end, self._rows(value)
-        else:
-            yield plan.window.start, plan.window.end, self._rows(answer)
+        """Split an answer into (period start, period end, rows), in date order.
 
-    def _rows(self, value: Any) -> list[Mapping[str, Any]]:
+        An answer of another shape than asked is an error, never rows filed under wrong dates.
+        """
+        if plan.keyed_by_period:
+            if not isinstance(answer, dict):
+                raise self._malformed(plan, "one entry per period", answer)
+            spans = []
+            for key, value in answer.items():
+                try:
+                    spans.append((parse_period_key(str(key), plan.period), value))
+                except ValueError:
+                    raise self._malformed(plan, "period keys", key) from None
+            for (start, end), value in sorted(spans, key=lambda item: item[0][0]):
+                yield start, end, self._rows(plan, value)
+        else:
+            yield plan.window.start, plan.window.end, self._rows(plan, answer)
+
+    def _rows(self, plan: PlannedCall, value: Any) -> list[Mapping[str, Any]]:
         """Rows of one period: a list for tables, one object for metric reports."""
         if isinstance(value, dict):
             return [value] if value else []
-        if isinstance(value, list):
-            return [row for row in value if isinstance(row, dict)]
-        return []
+        if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+            return value
+        raise self._malformed(plan, "a list of rows or an object of metrics", value)
+
+    def _malformed(self, plan: PlannedCall, expected: str, got: Any) -> MatomoRequestError:
+        shown = json.dumps(got, default=str)[:120]
+        return MatomoRequestError(
+            f"unexpected answer for stream '{self.name}': expected {expected}, got {shown}. "
+            "A proxy or plugin may be rewriting Matomo's answers; check the URL.",
+            method=plan.call.describe(),
+        )
 
 
 def _cannot_flatten(error: MatomoError) -> bool:

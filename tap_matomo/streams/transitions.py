@@ -15,7 +15,7 @@ from typing import Any
 from typing_extensions import override
 
 from tap_matomo.schemas import to_number
-from tap_matomo.streams.reports import ReportStream
+from tap_matomo.streams.reports import PlannedCall, ReportStream
 
 #: Lists of the answer whose rows are ``{"label", "referrals"}``, and their `direction`.
 DIRECTIONS = (
@@ -93,5 +93,7 @@ class TransitionsStream(ReportStream):
         return params
 
     @override
-    def _rows(self, value: Any) -> list[Mapping[str, Any]]:
+    def _rows(self, plan: PlannedCall, value: Any) -> list[Mapping[str, Any]]:
+        if not isinstance(value, dict):
+            raise self._malformed(plan, "the Transitions object of a page", value)
         return list(transition_rows(value))

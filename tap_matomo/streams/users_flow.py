@@ -14,7 +14,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from tap_matomo.streams.reports import ReportStream
+from tap_matomo.streams.reports import PlannedCall, ReportStream
 
 #: The separator of the Users Flow report's path labels.
 PATH_SEPARATOR = " → "
@@ -44,6 +44,6 @@ class UsersFlowStream(ReportStream):
     """A Users Flow report whose rows get the levels of their path label as columns."""
 
     @override
-    def _rows(self, value: Any) -> list[Mapping[str, Any]]:
+    def _rows(self, plan: PlannedCall, value: Any) -> list[Mapping[str, Any]]:
         sources = [dim.source for dim in self.spec.dimensions if dim.origin == "row"]
-        return [with_levels(row, sources) for row in super()._rows(value)]
+        return [with_levels(row, sources) for row in super()._rows(plan, value)]
