@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests import hand_built  # noqa: E402
 from tests.fake_matomo import FakeMatomo  # noqa: E402
 
 # No ~40 ms delayed-ACK stall per keep-alive answer (see bench/_support.py).
@@ -42,6 +43,12 @@ def add_sites(fake: FakeMatomo, count: int) -> None:
         site["name"] = f"{site['name']} #{index + 1}"
         sites.append(site)
     fake.handlers[SITES_METHOD] = lambda params: (200, sites)
+
+    def goals(params: dict[str, str]) -> tuple[int, Any]:
+        recorded_site = (int(params["idSite"]) - 1) % len(recorded) + 1
+        return fake.answer_recorded({**params, "idSite": str(recorded_site)})
+
+    fake.handlers["Goals.getGoals"] = goals
 
 
 def page_rows(fake: FakeMatomo, rows_per_day: int) -> list[dict[str, Any]]:
@@ -92,6 +99,7 @@ def main() -> None:
     parser.add_argument("--page-rows", type=int, default=0, help="rows per day of page URLs")
     args = parser.parse_args()
     fake = FakeMatomo(synthesize=True)
+    hand_built.install(fake)  # the reports no recording holds
     if args.sites:
         add_sites(fake, args.sites)
     if args.page_rows:

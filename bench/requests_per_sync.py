@@ -29,6 +29,7 @@ from _support import (
     window_config,
 )
 
+from tests import hand_built
 from tests.fake_matomo import FakeMatomo, Received
 
 BULK = "API.getBulkRequest"
@@ -87,6 +88,7 @@ def shared_fake() -> TrimmedFake:
     """One fake per process: loading the recordings is the slow part of starting one."""
     if not _FAKE:
         fake = TrimmedFake(synthesize=True)
+        hand_built.install(fake)  # the reports no recording holds
         fake.start()
         _FAKE.append(fake)
     return _FAKE[0]

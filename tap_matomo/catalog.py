@@ -551,6 +551,26 @@ REPORTS: tuple[ReportSpec, ...] = (
         subtable_method="Actions.getExitPageUrls",
     ),
     ReportSpec(
+        name="actions_entry_page_titles",
+        method="Actions.getEntryPageTitles",
+        family="Actions",
+        description="Entries (and their bounces) per landing page title (flattened; the page "
+        "titles report restricted to titles that started a visit).",
+        metrics=PAGE_METRICS,
+        flat=True,
+        subtable_method="Actions.getEntryPageTitles",
+    ),
+    ReportSpec(
+        name="actions_exit_page_titles",
+        method="Actions.getExitPageTitles",
+        family="Actions",
+        description="Exits per exit page title (flattened; the page titles report restricted "
+        "to titles that ended a visit).",
+        metrics=PAGE_METRICS,
+        flat=True,
+        subtable_method="Actions.getExitPageTitles",
+    ),
+    ReportSpec(
         name="actions_downloads",
         method="Actions.getDownloads",
         family="Actions",
@@ -685,6 +705,28 @@ REPORTS: tuple[ReportSpec, ...] = (
         key_columns=(),
     ),
     ReportSpec(
+        name="goals_per_goal",
+        method="Goals.get",
+        family="Goals",
+        description="Conversions, converted visits, revenue and conversion rate of each goal "
+        "the site defines (`goal_id`, from `Goals.getGoals`), overall and per new/returning "
+        "visit. One request series per goal; a site without goals is not asked. A goal added "
+        "later is read from the site's bookmark on (Matomo only converts a goal once it exists).",
+        kind="metrics",
+        metrics=GOAL_SUMMARY_METRICS,
+        dimensions=(
+            Dimension(
+                "goal_id",
+                "idGoal",
+                "integer",
+                description="The goal's id (`idGoal` of the request; `goal_id` of `goals`).",
+                origin="request",
+            ),
+        ),
+        key_columns=("goal_id",),
+        per_goal=True,
+    ),
+    ReportSpec(
         name="goals_ecommerce_orders",
         method="Goals.get",
         family="Goals",
@@ -731,6 +773,22 @@ REPORTS: tuple[ReportSpec, ...] = (
         method="Goals.getItemsSku",
         family="Goals",
         description="Products left in abandoned carts, per SKU.",
+        metrics=CART_ITEM_METRICS,
+        params={"abandonedCarts": "1"},
+    ),
+    ReportSpec(
+        name="goals_abandoned_cart_items_name",
+        method="Goals.getItemsName",
+        family="Goals",
+        description="Products left in abandoned carts, per product name.",
+        metrics=CART_ITEM_METRICS,
+        params={"abandonedCarts": "1"},
+    ),
+    ReportSpec(
+        name="goals_abandoned_cart_items_category",
+        method="Goals.getItemsCategory",
+        family="Goals",
+        description="Products left in abandoned carts, per product category.",
         metrics=CART_ITEM_METRICS,
         params={"abandonedCarts": "1"},
     ),

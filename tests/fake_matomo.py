@@ -74,6 +74,16 @@ class Received:
     def params(self) -> dict[str, str]:
         return {**self.form, **self.query}  # GET wins, as in Matomo
 
+    @property
+    def methods(self) -> set[str]:
+        """The API method, and for ``API.getBulkRequest`` the methods of its sub-requests."""
+        inner = (
+            dict(parse_qsl(url)).get("method", "")
+            for key, url in self.params.items()
+            if key.startswith("urls[")
+        )
+        return {self.api_method, *inner}
+
 
 @dataclass
 class Fault:
@@ -324,7 +334,9 @@ class FakeMatomo:
         headers: dict[str, str] | None = None,
         api_method: str | None = None,
     ) -> None:
-        """Answer the next ``times`` requests (for ``api_method`` if given) with this fault."""
+        """Answer the next ``times`` requests (for ``api_method`` if given, alone or in a bulk
+        request) with this fault.
+        """
         for _ in range(times):
             self.faults.append(Fault(status, body, content_type, headers or {}, api_method))
 
@@ -349,16 +361,17 @@ class FakeMatomo:
         )
         with self._lock:
             self.requests.append(received)
-            fault = self._take_fault(received.api_method)
+            fault = self._take_fault(received.methods)
         if fault is not None:
             self._send(handler, fault.status, fault.body, fault.content_type, fault.headers)
             return
         status, body = self.answer(received)
         self._send(handler, status, json.dumps(body), "application/json; charset=utf-8", {})
 
-    def _take_fault(self, api_method: str) -> Fault | None:
+    def _take_fault(self, methods: set[str]) -> Fault | None:
+        """The next fault for this request: any request, or one that calls its method."""
         for fault in list(self.faults):
-            if fault.api_method in (None, api_method):
+            if fault.api_method is None or fault.api_method in methods:
                 self.faults.remove(fault)
                 return fault
         return None
@@ -411,6 +424,11 @@ class FakeMatomo:
         method = params.get("method", "")
         if method in self.handlers:
             return self.handlers[method](params)
+        return self.answer_recorded(params)
+
+    def answer_recorded(self, params: dict[str, str]) -> tuple[int, Any]:
+        """The answer from the recordings alone (a handler can fall back to it)."""
+        method = params.get("method", "")
         module = method.split(".")[0]
         if self.profile == "core" and module == "MarketingCampaignsReporting":
             return 200, _error(self.store.plugin_errors["MarketingCampaignsReporting"])
@@ -493,6 +511,10 @@ class FakeMatomo:
 
     def _template_store(self, method: str, period: str, params: dict[str, str]) -> dict | None:
         """Any recorded period of this report (same parameters), to copy into missing periods."""
+        goal = params.get("idGoal", "")
+        if goal.isdigit() and goal != "1":
+            # Only goal 1 is recorded per goal: other goals copy its periods.
+            return self._template_store(method, period, {**params, "idGoal": "1"})
         for candidate in (period, "day", "week", "month", "range", "year"):
             for site in (params.get("idSite", "1"), "1", "2", "3"):
                 key = self.store.slice_key(method, site, candidate, params)

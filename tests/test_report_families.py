@@ -6,7 +6,8 @@ serves from the recordings for the same report, period and parameters: same coun
 order, dimensions in their columns, every metric declared and typed (``"20"`` -> 20,
 percentages as ratios), unique primary keys, records valid against the stream's schema.
 Then the flattening and subtable settings, the methods that refuse several dates, the
-``Others`` row of a 500-row report, a per-goal report and the discovered catalog.
+``Others`` row of a 500-row report and the discovered catalog (per-goal reports, the
+unrecorded reports and level checks: tests/test_report_gaps.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tap_matomo import dates
-from tap_matomo.catalog import REPORTS, Dimension, ReportSpec, reports_by_name
+from tap_matomo.catalog import REPORTS, ReportSpec, reports_by_name
 from tap_matomo.settings import check_settings
 from tap_matomo.tap import TapMatomo
 from tests.conftest import RECORDED_NOW, SyncResult, base_config, primary_key_values, run_sync
@@ -627,7 +628,7 @@ def test_every_hierarchical_report_has_a_subtable_stream() -> None:
             assert child.key_columns == ("subtable_id", "label")
 
 
-# -- restricted methods, completeness, per-goal -----------------------------------------------
+# -- restricted methods, completeness ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -672,44 +673,6 @@ def test_a_report_of_500_rows_arrives_whole(fake: FakeMatomo) -> None:
     assert len(keys) == len(set(keys))
     (call,) = sent_calls(fake, "UserCountry.getCity")
     assert call["filter_limit"] == "-1"
-
-
-PER_GOAL = ReportSpec(
-    name="goals_per_goal",
-    method="Goals.get",
-    family="Goals",
-    description="Conversions of each goal of the site.",
-    kind="metrics",
-    metrics=tuple(
-        f"{n}{suffix}"
-        for suffix in ("", "_new_visit", "_returning_visit")
-        for n in ("nb_conversions", "nb_visits_converted", "revenue", "conversion_rate")
-    ),
-    dimensions=(Dimension("goal_id", "idGoal", "integer", origin="request"),),
-    key_columns=("goal_id",),
-    per_goal=True,
-)
-
-
-def test_per_goal_spec_asks_each_goal_of_the_site(
-    fake: FakeMatomo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A ``per_goal`` entry reads the site's goals and asks ``Goals.get`` per ``idGoal``.
-
-    Only goal 1 is recorded per goal, so the site's goal list is cut to it.
-    """
-    monkeypatch.setattr("tap_matomo.tap.REPORTS", (*REPORTS, PER_GOAL))
-    goals = [goal for goal in recorded_body("0010") if str(goal["idgoal"]) == "1"]
-    fake.handlers["Goals.getGoals"] = lambda params: (200, goals)
-    result, records = sync_window(fake, "goals_per_goal", "month")
-    (call,) = sent_calls(fake, "Goals.get")
-    assert call["idGoal"] == "1"
-    assert len(sent_calls(fake, "Goals.getGoals")) == 1
-    (record,) = records
-    assert record["goal_id"] == 1
-    assert_record_matches(
-        PER_GOAL, record, recorded_body("0502"), result.schema(PER_GOAL.name)["schema"]
-    )
 
 
 # -- discovery --------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
-from tap_matomo.client import ApiCall
-from tap_matomo.errors import MatomoError
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
 
 
@@ -97,18 +95,11 @@ class GoalsStream(MatomoStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        calls = [
-            ApiCall("Goals.getGoals", {"idSite": str(site.site_id), "filter_limit": "-1"})
-            for site in self.run.sites
-        ]
-        for call, answer in self.run.fetch(calls):
-            if isinstance(answer, MatomoError):
-                raise answer
-            # A list with the default limit, an object keyed by goal id with filter_limit=-1.
-            goals = answer.values() if isinstance(answer, dict) else answer
-            for goal in sorted(goals, key=lambda g: int(g["idgoal"])):
+        for site in self.run.sites:
+            # Read once per run for every site; the per-goal reports reuse the answers.
+            for goal in self.run.goals(site.site_id):
                 yield {
-                    "site_id": int(call.params["idSite"]),
+                    "site_id": site.site_id,
                     "goal_id": int(goal["idgoal"]),
                     "name": goal.get("name"),
                     "description": goal.get("description"),
