@@ -7,6 +7,7 @@ an integer or a number; a metric is an integer when Matomo counts it, a number o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -31,8 +32,12 @@ _INTEGER_PATTERN = re.compile(
 _SEGMENT_SUFFIXES = ("_new_visit", "_returning_visit", "_new", "_returning")
 
 
+@functools.cache
 def metric_json_type(name: str) -> str:
-    """``integer`` for counting metrics, ``number`` for everything else numeric."""
+    """``integer`` for counting metrics, ``number`` for everything else numeric.
+
+    Cached: it is asked for every metric of every row.
+    """
     base = name
     for suffix in _SEGMENT_SUFFIXES:
         if base.endswith(suffix):
@@ -70,6 +75,9 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
     return number
 
 
+_NUMERIC_TEXT = re.compile(r"-?\d+(\.\d+)?%?")
+
+
 def is_numeric_value(value: Any) -> bool:
     """True for values that look like a metric (numbers, numeric strings, percentages)."""
     if isinstance(value, bool):
@@ -77,7 +85,7 @@ def is_numeric_value(value: Any) -> bool:
     if isinstance(value, int | float):
         return True
     if isinstance(value, str):
-        return bool(re.fullmatch(r"-?\d+(\.\d+)?%?", value.strip()))
+        return bool(_NUMERIC_TEXT.fullmatch(value.strip()))
     return False
 
 

@@ -208,6 +208,21 @@ def _fill_levels(spec: ReportSpec, record: dict[str, Any], flattened: bool) -> N
         record[top] = record.get("label")
 
 
+_DECLARED: dict[tuple[Any, ...], frozenset[str]] = {}
+
+
+def _declared_keys(spec: ReportSpec) -> frozenset[str]:
+    """Row keys that have a column of their own (the rest go to `other_metrics`); per report."""
+    key = (spec.name, spec.metrics, spec.dimensions)
+    if key not in _DECLARED:
+        _DECLARED[key] = (
+            _ROW_METADATA
+            | set(spec.metrics)
+            | {dim.source for dim in spec.dimensions if dim.origin == "row"}
+        )
+    return _DECLARED[key]
+
+
 def shape_row(
     spec: ReportSpec,
     row: Mapping[str, Any],
@@ -238,11 +253,7 @@ def shape_row(
         record["url"] = row.get("url") if isinstance(row.get("url"), str) else None
         record["is_summary"] = bool(row.get("is_summary")) or row.get("label") == "Others"
     record["goals"] = shape_goals(row.get("goals"))
-    declared = (
-        _ROW_METADATA
-        | set(spec.metrics)
-        | {dim.source for dim in spec.dimensions if dim.origin == "row"}
-    )
+    declared = _declared_keys(spec)
     other = {
         key: to_number(value)
         for key, value in row.items()
