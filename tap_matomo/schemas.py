@@ -8,6 +8,7 @@ an integer or a number; a metric is an integer when Matomo counts it, a number o
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -68,6 +69,8 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
         number = value
     else:
         return None
+    if not math.isfinite(number):
+        return None  # JSON has no NaN or infinity
     if json_type == "integer":
         return int(number) if float(number).is_integer() else number  # type: ignore[return-value]
     if isinstance(number, float) and number.is_integer() and isinstance(value, int):

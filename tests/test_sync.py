@@ -6,10 +6,13 @@ from datetime import date, timedelta
 
 import pendulum
 import pytest
+from jsonschema import Draft202012Validator
 
 from tap_matomo import dates
 from tap_matomo.errors import MatomoError
+from tests import hand_built
 from tests.conftest import base_config, primary_key_values, run_sync
+from tests.fake_live import FakeLive
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
 WEEK = [date(2026, 11, 20) + timedelta(days=i) for i in range(7)]
@@ -304,3 +307,26 @@ def test_bulk_requests_stay_within_the_configured_size() -> None:
     assert sizes == [3, 3, 3]
     days = {(r["site_id"], r["date"]) for r in result.records["visits_summary"]}
     assert len(days) == 3 * 90
+
+
+def test_every_record_of_every_stream_matches_its_schema() -> None:
+    """Report streams skip the SDK's generic type pass (see ReportStream.TYPE_CONFORMANCE_LEVEL):
+    their records must be exactly what their schemas declare, nothing more.
+    """
+    with FakeMatomo(synthesize=True) as server:
+        hand_built.install(server)
+        server.handlers["Live.getLastVisitsDetails"] = FakeLive()
+        config = base_config(server, page_urls=["https://shop.example.com/"])
+        result = run_sync(config)
+    checked = 0
+    for stream, records in result.records.items():
+        schema = result.schema(stream)["schema"]
+        Draft202012Validator.check_schema(schema)
+        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        for record in records:
+            assert set(record) <= set(schema["properties"]), stream
+            errors = [e.message for e in validator.iter_errors(record)]
+            assert errors == [], (stream, record, errors[:3])
+            checked += 1
+    assert len(result.records) >= 60
+    assert checked > 10_000
