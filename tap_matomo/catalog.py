@@ -40,7 +40,9 @@ class Dimension:
     row's ``segment`` (for levels Matomo does not key). ``after`` names another column whose
     value, followed by Matomo's `` - `` level separator, is cut from the start of the label
     (the rest of a joined label). ``origin="request"`` takes the value from the request
-    parameter ``source`` instead (the subtable id, the goal id of a per-goal report).
+    parameter ``source`` instead (the subtable id, the goal id of a per-goal report);
+    ``origin="variant"`` from key ``source`` of the entry the request was made for (see
+    :class:`VariantSource`: a custom dimension's name).
     """
 
     column: str
@@ -48,7 +50,26 @@ class Dimension:
     json_type: str = "string"
     description: str | None = None
     after: str | None = None
-    origin: Literal["row", "request"] = "row"
+    origin: Literal["row", "request", "variant"] = "row"
+
+
+@dataclass(frozen=True)
+class VariantSource:
+    """A per-site list a report is read for, one series of calls per entry.
+
+    ``entries`` names the list :class:`~tap_matomo.runtime.MatomoRun` reads once per run for
+    every site; ``id_key`` is the entry's id, sent as request parameter ``param``.
+    """
+
+    entries: Literal["goals", "custom_dimensions"]
+    id_key: str
+    param: str
+
+
+#: One series per goal of the site (``Goals.getGoals``).
+PER_GOAL = VariantSource("goals", "idgoal", "idGoal")
+#: One series per active custom dimension of the site (``getConfiguredCustomDimensions``).
+PER_CUSTOM_DIMENSION = VariantSource("custom_dimensions", "idcustomdimension", "idDimension")
 
 
 @dataclass(frozen=True)
@@ -79,8 +100,9 @@ class ReportSpec:
     subtable_method: str | None = None
     #: Parent stream of a subtable stream (set by :func:`subtable_spec`).
     subtable_of: str | None = None
-    #: One request per goal of the site (``idGoal``, from ``Goals.getGoals``).
-    per_goal: bool = False
+    #: One series of requests per entry of a per-site list: per goal (``idGoal``), per
+    #: custom dimension (``idDimension``). A site whose list is empty is not asked.
+    variants_of: VariantSource | None = None
     #: False for methods that refuse ``date=A,B`` ("does not support multiple dates").
     multi_date: bool = True
     #: The plugin the report needs, when it is not part of Matomo core.
@@ -243,6 +265,32 @@ ITEM_METRICS = (
 )
 #: Product reports of abandoned carts: carts instead of orders.
 CART_ITEM_METRICS = tuple("abandoned_carts" if m == "orders" else m for m in ITEM_METRICS)
+
+#: Custom dimensions: visit-scope rows carry visit metrics, action-scope rows (recording 0576)
+#: page metrics with page-speed sums, ``avg_time_on_dimension`` and exits; declared together.
+CUSTOM_DIMENSION_METRICS = (
+    *VISIT_METRICS,
+    "bounce_rate",
+    "nb_actions_per_visit",
+    "avg_time_on_site",
+    "nb_hits",
+    "sum_time_spent",
+    "avg_time_on_dimension",
+    "exit_nb_visits",
+    "exit_rate",
+    *(
+        f"{stat}{timing}"
+        for timing in (
+            "network",
+            "server",
+            "transfer",
+            "dom_processing",
+            "dom_completion",
+            "on_load",
+        )
+        for stat in ("sum_time_", "nb_hits_with_time_", "min_time_", "max_time_")
+    ),
+)
 
 _COUNTRY_CODE = Dimension("country", "country", description="ISO 3166-1 country code.")
 _REGION_CODE = Dimension("region", "region", description="Region code within the country.")
@@ -724,7 +772,7 @@ REPORTS: tuple[ReportSpec, ...] = (
             ),
         ),
         key_columns=("goal_id",),
-        per_goal=True,
+        variants_of=PER_GOAL,
     ),
     ReportSpec(
         name="goals_ecommerce_orders",
@@ -806,6 +854,44 @@ REPORTS: tuple[ReportSpec, ...] = (
         family="Goals",
         description="Conversions per number of visits before converting (`label`).",
         metrics=("nb_conversions",),
+    ),
+    # -- Custom Dimensions --------------------------------------------------------------------
+    ReportSpec(
+        name="custom_dimensions",
+        method="CustomDimensions.getCustomDimension",
+        family="Custom Dimensions",
+        description="Metrics per value (`label`) of each active custom dimension of the site "
+        "(`dimension_id`, from `CustomDimensions.getConfiguredCustomDimensions`): one request "
+        "series per dimension; a site without active dimensions is not asked. Visit-scope "
+        "dimensions have visit and goal metrics, action-scope ones page metrics. Rows are the "
+        "values only, without `flat=1`: it adds nothing to a visit-scope dimension, and would "
+        "replace each value of an action-scope dimension by its page URLs (its subtable, "
+        "not read).",
+        metrics=CUSTOM_DIMENSION_METRICS,
+        dimensions=(
+            Dimension(
+                "dimension_id",
+                "idDimension",
+                "integer",
+                description="The dimension's id (`idDimension` of the request).",
+                origin="request",
+            ),
+            Dimension(
+                "dimension_name",
+                "name",
+                description="The dimension's name as configured at the time of the run.",
+                origin="variant",
+            ),
+            Dimension(
+                "dimension_scope",
+                "scope",
+                description="`visit` or `action`: what the dimension describes.",
+                origin="variant",
+            ),
+        ),
+        key_columns=("dimension_id", "label"),
+        variants_of=PER_CUSTOM_DIMENSION,
+        plugin="CustomDimensions",
     ),
 )
 

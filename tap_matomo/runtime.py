@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -124,6 +124,45 @@ class MatomoRun:
         ]
         return {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
 
+    def custom_dimensions(
+        self, site_id: int, stream_name: str = "custom_dimensions"
+    ) -> list[dict[str, Any]]:
+        """The site's active custom dimensions, in id order (none without the plugin).
+
+        Read once per run, for every configured site in one bulk request. A server without
+        the CustomDimensions plugin has no dimensions: one warning (`plugin_missing`).
+        """
+        answer = self._custom_dimension_answers[site_id]
+        if isinstance(answer, MatomoPluginNotActivatedError):
+            self.plugin_missing(answer, stream_name)
+            return []
+        if isinstance(answer, MatomoError):
+            raise answer
+        found = list(answer.values()) if isinstance(answer, dict) else answer
+        if not isinstance(found, list):
+            raise MatomoRequestError(
+                f"expected a list of custom dimensions, got {type(answer).__name__}",
+                method="CustomDimensions.getConfiguredCustomDimensions",
+            )
+        active = (d for d in found if isinstance(d, dict) and _is_active(d.get("active")))
+        return sorted(active, key=lambda d: int(d["idcustomdimension"]))
+
+    @cached_property
+    def _custom_dimension_answers(self) -> dict[int, Any | MatomoError]:
+        calls = [
+            ApiCall("CustomDimensions.getConfiguredCustomDimensions", {"idSite": str(s.site_id)})
+            for s in self.sites
+        ]
+        return {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
+
+    def variant_entries(
+        self, source: Literal["goals", "custom_dimensions"], site_id: int, stream_name: str
+    ) -> list[dict[str, Any]]:
+        """The per-site list a report is read for (``ReportSpec.variants_of``)."""
+        if source == "goals":
+            return self.goals(site_id)
+        return self.custom_dimensions(site_id, stream_name)
+
     def prefetch(self, calls: Sequence[ApiCall]) -> None:
         """Fetch calls ahead in bulk (e.g. the next sites' calls of a stream) for :meth:`fetch`.
 
@@ -178,6 +217,11 @@ class MatomoRun:
                 stream_name,
             )
         self.missing_plugins.add(exc.plugin)
+
+
+def _is_active(value: Any) -> bool:
+    """Matomo's ``active`` flag: ``true`` in JSON (``"1"`` from older servers)."""
+    return str(value).lower() in ("1", "true")
 
 
 def _call_key(call: ApiCall) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -14,6 +14,10 @@ transforming the recorded answer of the sibling call, period by period and site 
 - Abandoned-cart products are shaped like recording 0508 (``getItemsSku`` with
   ``abandonedCarts=1``): the orders report's rows with ``orders`` named ``abandoned_carts``.
   Their values are the orders' values, so only their shape is Matomo's.
+- ``CustomDimensions.getConfiguredCustomDimensions`` is recorded for site 1 only (0014); sites 2
+  and 3 answer the dimensions the recordings README lists for them (2: id 1 "Author", action
+  scope; 3: id 1 "Industry", visit scope), shaped like 0014. Sites past 3 (benchmarks add
+  them) get the list of site ``(id - 1) % 3 + 1``, as their goals do.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ def install(fake: FakeMatomo) -> None:
         fake.handlers[f"Actions.get{kind.capitalize()}PageTitles"] = _page_titles(fake, kind)
     for method in ("Goals.getItemsName", "Goals.getItemsCategory"):
         fake.handlers[method] = _cart_items(fake)
+    fake.handlers[CONFIGURED_DIMENSIONS] = _configured_dimensions(fake)
 
 
 def _page_titles(fake: FakeMatomo, kind: str) -> Callable[[dict[str, str]], tuple[int, Any]]:
@@ -90,5 +95,42 @@ def _cart_items(fake: FakeMatomo) -> Callable[[dict[str, str]], tuple[int, Any]]
         orders = {key: value for key, value in params.items() if key != "abandonedCarts"}
         status, body = fake.answer_recorded(orders)
         return status, map_tables(body, abandoned_cart_rows)
+
+    return answer
+
+
+CONFIGURED_DIMENSIONS = "CustomDimensions.getConfiguredCustomDimensions"
+#: HAND-BUILT: (name, scope) of dimension 1 of sites 2 and 3, from the recordings README.
+DIMENSIONS_OF_SITE = {"2": ("Author", "action"), "3": ("Industry", "visit")}
+
+
+def configured_dimensions(site: str, name: str, scope: str) -> list[dict[str, Any]]:
+    """One active dimension (id 1) of a site, shaped like recording 0014."""
+    return [
+        {
+            "idcustomdimension": "1",
+            "idsite": site,
+            "name": name,
+            "index": "1",
+            "scope": scope,
+            "active": True,
+            "extractions": [],
+            "case_sensitive": True,
+        }
+    ]
+
+
+def _configured_dimensions(fake: FakeMatomo) -> Callable[[dict[str, str]], tuple[int, Any]]:
+    def answer(params: dict[str, str]) -> tuple[int, Any]:
+        site = params.get("idSite", "")
+        if not site.isdigit():
+            return fake.answer_recorded(params)
+        like = str((int(site) - 1) % 3 + 1)
+        if like == "1":
+            status, body = fake.answer_recorded({**params, "idSite": "1"})
+            if isinstance(body, list):
+                body = [{**dimension, "idsite": site} for dimension in body]
+            return status, body
+        return 200, configured_dimensions(site, *DIMENSIONS_OF_SITE[like])
 
     return answer

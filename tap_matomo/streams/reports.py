@@ -99,6 +99,8 @@ def _dimension_description(spec: ReportSpec, dim: Dimension) -> str:
     """Where a dimension column comes from, for the catalog."""
     if dim.origin == "request":
         text = f"The request's `{dim.source}`."
+    elif dim.origin == "variant":
+        text = f"`{dim.source}` of the entry the request was made for."
     elif dim.source.startswith("segment:"):
         text = f"`{dim.source.removeprefix('segment:')}` of the row's segment."
     elif dim.after:
@@ -173,11 +175,17 @@ def _segment_value(segment: Any, name: str) -> str | None:
 
 
 def _dimension_value(
-    dim: Dimension, row: Mapping[str, Any], record: Mapping[str, Any], params: Mapping[str, str]
+    dim: Dimension,
+    row: Mapping[str, Any],
+    record: Mapping[str, Any],
+    params: Mapping[str, str],
+    variant: Mapping[str, Any],
 ) -> Any:
     """The raw value of one dimension column (see :class:`~tap_matomo.catalog.Dimension`)."""
     if dim.origin == "request":
         return params.get(dim.source)
+    if dim.origin == "variant":
+        return variant.get(dim.source)
     if dim.source.startswith("segment:"):
         return _segment_value(row.get("segment"), dim.source.removeprefix("segment:"))
     value = row.get(dim.source)
@@ -230,17 +238,19 @@ def shape_row(
     *,
     flattened: bool | None = None,
     params: Mapping[str, str] | None = None,
+    variant: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One Matomo row as a typed record (without its site and period columns).
 
     ``flattened`` says whether the row came from a ``flat=1`` answer (default: the spec's
-    ``flat``); ``params`` are the request's parameters, for request-origin columns.
+    ``flat``); ``params`` are the request's parameters, for request-origin columns;
+    ``variant`` the entry (goal, custom dimension) it was made for, for variant-origin ones.
     """
     record: dict[str, Any] = {}
     if spec.kind == "table":
         record["label"] = None if row.get("label") is None else str(row["label"])
     for dim in spec.dimensions:
-        value = _dimension_value(dim, row, record, params or {})
+        value = _dimension_value(dim, row, record, params or {}, variant or {})
         record[dim.column] = _typed(value, dim.json_type)
     if spec.levels:
         _fill_levels(spec, record, spec.flat if flattened is None else flattened)
@@ -372,9 +382,13 @@ class ReportStream(MatomoStream):
         return params
 
     def variants(self, site: Site) -> list[dict[str, str]]:
-        """Extra parameters, one series of calls each: one per goal, one per subtable id."""
-        if self.spec.per_goal:
-            return [{"idGoal": goal_id} for goal_id in self._goal_ids(site)]
+        """Extra parameters, one series of calls each: per goal, custom dimension, subtable id.
+
+        Goals and custom dimensions come from the spec's :class:`~tap_matomo.catalog.VariantSource`.
+        """
+        source = self.spec.variants_of
+        if source:
+            return [{source.param: str(entry[source.id_key])} for entry in self._entries(site)]
         if self.spec.subtable_of:
             ids = {
                 str(entry.subtable_id): None
@@ -384,9 +398,18 @@ class ReportStream(MatomoStream):
             return [{"idSubtable": subtable_id} for subtable_id in ids]
         return [{}]
 
-    def _goal_ids(self, site: Site) -> list[str]:
-        """The site's goal ids (``Goals.getGoals``, read once per run for every stream)."""
-        return [str(goal["idgoal"]) for goal in self.run.goals(site.site_id)]
+    def _entries(self, site: Site) -> list[dict[str, Any]]:
+        """The site's entries of the spec's variant source (read once per run, all streams)."""
+        assert self.spec.variants_of is not None
+        return self.run.variant_entries(self.spec.variants_of.entries, site.site_id, self.name)
+
+    def _variant_of(self, site: Site, params: Mapping[str, str]) -> dict[str, Any] | None:
+        """The entry (goal, custom dimension) a call was made for, None without variants."""
+        source = self.spec.variants_of
+        if source is None:
+            return None
+        wanted = params.get(source.param)
+        return next((e for e in self._entries(site) if str(e[source.id_key]) == wanted), None)
 
     def plan(self, site: Site, window: DateWindow, period: Period) -> list[PlannedCall]:
         """The calls that cover the window: few multi-period calls, or one per period.
@@ -438,7 +461,7 @@ class ReportStream(MatomoStream):
         records: Iterator[dict[str, Any]] = (
             self._with_item(r, context) for r in self._records(site, period, planned)
         )
-        if self.spec.per_goal or self.spec.subtable_of:
+        if self.spec.variants_of or self.spec.subtable_of:
             # Several series per chunk: date order keeps the bookmark behind unread rows.
             records = iter(sorted(records, key=lambda record: record["date"]))
         yield from records
@@ -494,6 +517,7 @@ class ReportStream(MatomoStream):
                 continue  # Transitions' NoDataForAction: the page had no view that period
             if isinstance(answer, MatomoError):
                 raise answer
+            variant = self._variant_of(site, plan.call.params)
             for start, end, rows in self.periods_of(plan, answer):
                 for row in rows:
                     yield {
@@ -502,7 +526,11 @@ class ReportStream(MatomoStream):
                         "date": start.isoformat(),
                         "end_date": end.isoformat(),
                         **shape_row(
-                            self.spec, row, flattened=plan.flattened, params=plan.call.params
+                            self.spec,
+                            row,
+                            flattened=plan.flattened,
+                            params=plan.call.params,
+                            variant=variant,
                         ),
                     }
 
