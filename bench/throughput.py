@@ -296,7 +296,7 @@ def main() -> int:
         f"\n{full['days']} vs {short['days']} days: {full['output_mb'] / short['output_mb']:.1f}x "
         f"the output, {growth_full / max(growth_short, 0.1):.1f}x the memory growth. The "
         f"{full['days']}-day sync grows by {growth_full / full['output_mb']:.0%} of its output: "
-        "records are streamed, what is held is the decoded answers of one stream and site."
+        "records are streamed, what is held is the decoded answers of one bulk request."
     )
     failed = full["failed"]
     if failed:
