@@ -163,11 +163,16 @@ class MatomoRun:
             return self.goals(site_id)
         return self.custom_dimensions(site_id, stream_name)
 
+    def is_fetched(self, call: ApiCall) -> bool:
+        """True when the call's answer was fetched ahead and waits for :meth:`fetch`."""
+        return _call_key(call) in self._ahead
+
     def prefetch(self, calls: Sequence[ApiCall]) -> None:
         """Fetch calls ahead in bulk (e.g. the next sites' calls of a stream) for :meth:`fetch`.
 
-        A stream asks each site's calls in turn; sending the calls of several sites in one bulk
-        request makes the request count grow with reports, not with sites.
+        Streams ask each partition's calls in turn; sending the calls of the next partitions and
+        streams in the same bulk request makes the request count follow the number of calls,
+        not the number of sites and reports.
         """
         for call, answer in self.fetch([c for c in calls if _call_key(c) not in self._ahead]):
             self._ahead[_call_key(call)] = answer

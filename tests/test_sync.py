@@ -172,7 +172,10 @@ def test_interrupted_run_resumes_without_gap() -> None:
     """A sync that dies in its second stream is rerun from the last STATE it emitted."""
     streams = {"visits_summary", "visit_frequency"}  # synced in name order
     with FakeMatomo(synthesize=True) as server:
-        config = base_config(server, start_date="2026-11-01", end_date=None, max_tries=1)
+        # bulk requests of 3 calls: one stream's sites, so the second stream fails on its own
+        config = base_config(
+            server, start_date="2026-11-01", end_date=None, max_tries=1, bulk_request_size=3
+        )
         server.fail_next(500, times=100, api_method="VisitsSummary.get")
         broken = run_sync(config, streams=streams, allow_failure=True)
         assert isinstance(broken.error, MatomoError)
@@ -282,7 +285,7 @@ def test_date_settings_and_periods(
     assert {r["period"] for r in records} == {period}
 
 
-def test_request_count_grows_with_reports_not_sites_or_days() -> None:
+def test_request_count_follows_calls_not_sites_reports_or_days() -> None:
     counts = {}
     for sites, days in ((1, 30), (3, 30), (3, 90)):
         with FakeMatomo(synthesize=True) as server:
@@ -291,9 +294,8 @@ def test_request_count_grows_with_reports_not_sites_or_days() -> None:
             config = base_config(server, site_ids=site_ids, start_date=start, end_date=None)
             run_sync(config, streams={"visits_summary", "visit_frequency"})
             counts[sites, days] = len(server.requests)
-    # 1 site list + 1 request per report: every site's chunks (90 days = 3 chunks of 31) in one
-    # bulk request
-    assert counts == {(1, 30): 3, (3, 30): 3, (3, 90): 3}
+    # 1 site list + 1 bulk request: both reports' chunks (90 days = 3 chunks of 31) for every site
+    assert counts == {(1, 30): 2, (3, 30): 2, (3, 90): 2}
 
 
 def test_bulk_requests_stay_within_the_configured_size() -> None:
@@ -330,3 +332,24 @@ def test_every_record_of_every_stream_matches_its_schema() -> None:
             checked += 1
     assert len(result.records) >= 60
     assert checked > 10_000
+
+
+def test_read_ahead_changes_requests_not_records_or_state() -> None:
+    """Batching calls of other sites and streams into one bulk request is invisible in the output:
+    the same records, in the same order, and the same final state as one call per request.
+    """
+    streams = {"visits_summary", "referrers_all", "devices_types", "goals_per_goal", "events_names"}
+    outputs = {}
+    for size in (1, 50):
+        with FakeMatomo(synthesize=True) as server:
+            config = base_config(server, start_date="2026-10-20", end_date=None)
+            result = run_sync({**config, "bulk_request_size": size}, streams=streams)
+            outputs[size] = (dict(result.records), result.final_state, len(server.requests))
+    (one_by_one, state_1, requests_1), (batched, state_50, requests_50) = (
+        outputs[1],
+        outputs[50],
+    )
+    assert set(batched) == streams
+    assert batched == one_by_one
+    assert state_50 == state_1
+    assert requests_50 < requests_1 / 20

@@ -442,7 +442,16 @@ class ReportStream(MatomoStream):
     # -- syncing ------------------------------------------------------------------------------
 
     def _bookmark(self, context: Context | None) -> date | None:
-        value = self.get_context_state(context).get("replication_key_value")
+        """The partition's bookmark, read without writing to the state.
+
+        ``get_context_state`` would add an empty partition to the state of a stream that is
+        only being read ahead.
+        """
+        bookmarks = self.tap_state.get("bookmarks", {}).get(self.tap_stream_id, {})
+        value = None
+        for partition in bookmarks.get("partitions", []):
+            if partition.get("context") == context:
+                value = partition.get("replication_key_value")
         return date.fromisoformat(str(value)[:10]) if value else None
 
     @override
@@ -481,18 +490,19 @@ class ReportStream(MatomoStream):
         return self._for_item(self.plan(site, window, period), context)
 
     def _read_ahead(self, context: Context, planned: list[PlannedCall]) -> None:
-        """Fetch this partition's calls together with the next partitions' in one bulk request.
+        """Fetch this partition's calls with the calls that come next, in one bulk request.
 
-        Only as many partitions as fit one bulk request are read ahead, so memory holds at most
-        one request's answers.
+        What comes next: the stream's other partitions (sites, items), then the partitions of
+        the selected report streams synced after it. So a sync sends about one request per
+        `bulk_request_size` calls, whatever the number of sites and reports; and since only what
+        fits one bulk request is read ahead, memory holds at most one request's answers.
         """
-        partitions = self.partitions or []
-        if context not in partitions:
+        if all(self.run.is_fetched(p.call) for p in planned):
             return
         size = self.run.settings.bulk_request_size
         calls = [p.call for p in planned]
-        for following in partitions[partitions.index(context) + 1 :]:
-            more = self._partition_plan(following)
+        for stream, following in self._upcoming(context):
+            more = stream._partition_plan(following)
             if more is None:
                 continue
             if len(calls) + len(more) > size:
@@ -500,6 +510,21 @@ class ReportStream(MatomoStream):
             calls.extend(p.call for p in more)
         if len(calls) > len(planned):
             self.run.prefetch(calls)
+
+    def _upcoming(self, context: Context) -> Iterator[tuple[ReportStream, Context]]:
+        """The partitions synced after this one, in the SDK's order (streams as discovered)."""
+        partitions = self.partitions or []
+        if context in partitions:
+            for following in partitions[partitions.index(context) + 1 :]:
+                yield self, following
+        streams = list(self._tap.streams.values())
+        for stream in streams[streams.index(self) + 1 :]:
+            if not (isinstance(stream, ReportStream) and stream.selected):
+                continue
+            if stream.spec.plugin and stream.spec.plugin in self.run.missing_plugins:
+                continue
+            for following in stream.partitions or []:
+                yield stream, following
 
     def _records(
         self, site: Site, period: Period, planned: list[PlannedCall]
