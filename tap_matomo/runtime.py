@@ -21,6 +21,12 @@ from tap_matomo.settings import TapSettings, check_settings
 
 LOGGER = logging.getLogger("tap-matomo")
 
+#: Rows that reading ahead may add to one bulk request: the decoded answers of a bulk request
+#: are held until their streams emit them, so big reports (page URLs...) are read ahead little.
+READ_AHEAD_ROWS = 5_000
+#: Rows assumed for a call of a method that has not answered yet in this run.
+UNSEEN_CALL_ROWS = 250
+
 
 @dataclass(frozen=True)
 class Site:
@@ -39,6 +45,8 @@ class MatomoRun:
         self.missing_plugins: set[str] = set()
         #: Answers fetched ahead (see :meth:`prefetch`), by call, until :meth:`fetch` takes them.
         self._ahead: dict[tuple[str, tuple[tuple[str, str], ...]], Any | MatomoError] = {}
+        #: The most rows one call of each method has answered in this run.
+        self._rows_per_call: dict[str, int] = {}
 
     @cached_property
     def settings(self) -> TapSettings:
@@ -163,6 +171,10 @@ class MatomoRun:
             return self.goals(site_id)
         return self.custom_dimensions(site_id, stream_name)
 
+    def expected_rows(self, call: ApiCall) -> int:
+        """Rows the call will likely answer: the most of its method so far in this run."""
+        return self._rows_per_call.get(call.method, UNSEEN_CALL_ROWS)
+
     def is_fetched(self, call: ApiCall) -> bool:
         """True when the call's answer was fetched ahead and waits for :meth:`fetch`."""
         return _call_key(call) in self._ahead
@@ -204,6 +216,10 @@ class MatomoRun:
                     results = [exc]
             else:
                 results = self.client.bulk(group)
+            for call, result in zip(group, results, strict=True):
+                rows = _row_count(result)
+                if rows > self._rows_per_call.get(call.method, 0):
+                    self._rows_per_call[call.method] = rows
             yield from zip(group, results, strict=True)
 
     def plugin_missing(self, exc: MatomoPluginNotActivatedError, stream_name: str) -> None:
@@ -231,3 +247,13 @@ def _is_active(value: Any) -> bool:
 
 def _call_key(call: ApiCall) -> tuple[str, tuple[tuple[str, str], ...]]:
     return call.method, tuple(sorted(call.params.items()))
+
+
+def _row_count(answer: Any) -> int:
+    """Rows in a report answer: a list of rows, or one list (or object) per period."""
+    if isinstance(answer, list):
+        return len(answer)
+    if isinstance(answer, dict):
+        nested = [v for v in answer.values() if isinstance(v, list | dict)]
+        return sum(len(v) if isinstance(v, list) else 1 for v in nested) if nested else 1
+    return 0

@@ -140,9 +140,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=100),
         default=50,
         title="Calls per bulk request",
-        description="How many API calls to batch into one `API.getBulkRequest` (the chunks of "
-        "a stream for several sites go together); 1 disables batching. Lower it to hold fewer "
-        "answers in memory at once.",
+        description="How many API calls to batch into one `API.getBulkRequest` (a stream's "
+        "calls with those of its next sites and the next streams); 1 disables batching. Lower "
+        "it to hold fewer answers in memory at once.",
     ),
     # -- reports ------------------------------------------------------------------------------
     th.Property(

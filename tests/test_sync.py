@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from datetime import date, timedelta
 
 import pendulum
@@ -9,9 +12,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tap_matomo import dates
+from tap_matomo.client import ApiCall
 from tap_matomo.errors import MatomoError
+from tap_matomo.runtime import READ_AHEAD_ROWS
+from tap_matomo.tap import TapMatomo
 from tests import hand_built
-from tests.conftest import base_config, primary_key_values, run_sync
+from tests.conftest import base_config, catalog_selecting, primary_key_values, run_sync
 from tests.fake_live import FakeLive
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
@@ -353,3 +359,44 @@ def test_read_ahead_changes_requests_not_records_or_state() -> None:
     assert batched == one_by_one
     assert state_50 == state_1
     assert requests_50 < requests_1 / 20
+
+
+def test_read_ahead_leaves_out_the_calls_of_big_reports(fake: FakeMatomo) -> None:
+    """Read-ahead answers are held until their partition is synced: once a report is known to
+    answer more rows than `READ_AHEAD_ROWS`, its other partitions are not read ahead.
+    """
+    rows_per_day = 800  # 7 days = 5,600 rows per call, over the budget of 5,000
+    page = recorded_body("0273")[0]  # a flat page URL row of the recordings
+    rows = [{**page, "label": f"/page-{i}", "url": f"https://x.test/{i}"} for i in range(800)]
+
+    def big_pages(params: dict[str, str]) -> tuple[int, object]:
+        first, _, last = params["date"].partition(",")
+        days = [date.fromisoformat(first) + timedelta(days=i) for i in range(7)]
+        assert last == days[-1].isoformat()
+        return 200, {day.isoformat(): rows for day in days}
+
+    fake.handlers["Actions.getPageUrls"] = big_pages
+    config = base_config(fake)
+    tap = TapMatomo(
+        config=config,
+        catalog=catalog_selecting(config, {"actions_page_urls"}),
+        parse_env_config=False,
+    )
+    run = tap.streams["actions_page_urls"].run
+    learn = ApiCall(
+        "Actions.getPageUrls", {"idSite": "1", "period": "day", "date": "2026-11-20,2026-11-26"}
+    )
+    assert [answer for _, answer in run.fetch([learn])]
+    assert run.expected_rows(learn) == 7 * rows_per_day > READ_AHEAD_ROWS
+    fake.requests.clear()
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        tap.sync_all()
+
+    page_calls_per_request = [
+        sum("method=Actions.getPageUrls" in value for value in request.form.values())
+        + (request.api_method == "Actions.getPageUrls")
+        for request in fake.requests
+    ]
+    assert [n for n in page_calls_per_request if n] == [1, 1, 1]  # one site per request
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sum(m["type"] == "RECORD" for m in records) == 3 * 7 * rows_per_day

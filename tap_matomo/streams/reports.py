@@ -37,6 +37,7 @@ from tap_matomo.errors import (
     MatomoPluginNotActivatedError,
     MatomoRequestError,
 )
+from tap_matomo.runtime import READ_AHEAD_ROWS
 from tap_matomo.schemas import (
     GOALS_PROPERTY,
     OTHER_METRICS_PROPERTY,
@@ -495,17 +496,20 @@ class ReportStream(MatomoStream):
         What comes next: the stream's other partitions (sites, items), then the partitions of
         the selected report streams synced after it. So a sync sends about one request per
         `bulk_request_size` calls, whatever the number of sites and reports; and since only what
-        fits one bulk request is read ahead, memory holds at most one request's answers.
+        fits one bulk request, and about `READ_AHEAD_ROWS` rows, is read ahead, memory holds
+        little more than the partition's own answers.
         """
         if all(self.run.is_fetched(p.call) for p in planned):
             return
         size = self.run.settings.bulk_request_size
         calls = [p.call for p in planned]
+        rows = 0
         for stream, following in self._upcoming(context):
             more = stream._partition_plan(following)
             if more is None:
                 continue
-            if len(calls) + len(more) > size:
+            rows += sum(self.run.expected_rows(p.call) for p in more)
+            if len(calls) + len(more) > size or rows > READ_AHEAD_ROWS:
                 break
             calls.extend(p.call for p in more)
         if len(calls) > len(planned):
