@@ -296,6 +296,37 @@ _COUNTRY_CODE = Dimension("country", "country", description="ISO 3166-1 country 
 _REGION_CODE = Dimension("region", "region", description="Region code within the country.")
 
 
+def _item_reports() -> tuple[ReportSpec, ...]:
+    """Ecommerce products per SKU, name and category: ordered, then left in abandoned carts."""
+    by = (
+        ("sku", "Sku", "SKU"),
+        ("name", "Name", "product name"),
+        ("category", "Category", "product category"),
+    )
+    ordered = tuple(
+        ReportSpec(
+            name=f"goals_items_{key}",
+            method=f"Goals.getItems{method}",
+            family="Goals",
+            description=f"Ordered products per {what}.",
+            metrics=ITEM_METRICS,
+        )
+        for key, method, what in by
+    )
+    abandoned = tuple(
+        ReportSpec(
+            name=f"goals_abandoned_cart_items_{key}",
+            method=f"Goals.getItems{method}",
+            family="Goals",
+            description=f"Products left in abandoned carts, per {what}.",
+            metrics=CART_ITEM_METRICS,
+            params={"abandonedCarts": "1"},
+        )
+        for key, method, what in by
+    )
+    return ordered + abandoned
+
+
 def _flat_levels(*levels: Dimension) -> dict[str, object]:
     """ReportSpec arguments of a hierarchical report flattened into one column per level."""
     columns = tuple(level.column for level in levels)
@@ -795,51 +826,7 @@ REPORTS: tuple[ReportSpec, ...] = (
         key_columns=(),
         params={"idGoal": "ecommerceAbandonedCart"},
     ),
-    ReportSpec(
-        name="goals_items_sku",
-        method="Goals.getItemsSku",
-        family="Goals",
-        description="Ordered products per SKU.",
-        metrics=ITEM_METRICS,
-    ),
-    ReportSpec(
-        name="goals_items_name",
-        method="Goals.getItemsName",
-        family="Goals",
-        description="Ordered products per product name.",
-        metrics=ITEM_METRICS,
-    ),
-    ReportSpec(
-        name="goals_items_category",
-        method="Goals.getItemsCategory",
-        family="Goals",
-        description="Ordered products per product category.",
-        metrics=ITEM_METRICS,
-    ),
-    ReportSpec(
-        name="goals_abandoned_cart_items_sku",
-        method="Goals.getItemsSku",
-        family="Goals",
-        description="Products left in abandoned carts, per SKU.",
-        metrics=CART_ITEM_METRICS,
-        params={"abandonedCarts": "1"},
-    ),
-    ReportSpec(
-        name="goals_abandoned_cart_items_name",
-        method="Goals.getItemsName",
-        family="Goals",
-        description="Products left in abandoned carts, per product name.",
-        metrics=CART_ITEM_METRICS,
-        params={"abandonedCarts": "1"},
-    ),
-    ReportSpec(
-        name="goals_abandoned_cart_items_category",
-        method="Goals.getItemsCategory",
-        family="Goals",
-        description="Products left in abandoned carts, per product category.",
-        metrics=CART_ITEM_METRICS,
-        params={"abandonedCarts": "1"},
-    ),
+    *_item_reports(),
     ReportSpec(
         name="goals_days_to_conversion",
         method="Goals.getDaysToConversion",
