@@ -45,6 +45,10 @@ class MatomoRequestError(MatomoError):
     """Matomo refused the request's parameters (bad date, period, site, method...)."""
 
 
+class MatomoSegmentError(MatomoRequestError):
+    """Matomo refused the `segment` setting (unknown name, syntax, permission, disabled)."""
+
+
 class MatomoTransientError(RetriableAPIError):
     """A fault worth retrying: 5xx, 429, a connection error, an HTML page, truncated JSON."""
 
@@ -63,6 +67,19 @@ _AUTH_MARKERS = (
     "Logging in has been turned off",
 )
 _NO_DATA_MARKERS = ("NoDataForAction",)
+#: Matomo's refusals of a segment definition (core/Segment.php, core/Segment/SegmentExpression.php).
+_SEGMENT_MARKERS = (
+    "is not a supported segment",  # unknown name, or its plugin/custom dimension is missing
+    "The segment condition",  # "... '<condition>' is not valid." (syntax)
+    "permission to access the segment",
+    "disabled the Segmentation feature",  # anonymous token and no segments for anonymous
+)
+_SEGMENT_HINT = (
+    " Check the `segment` setting: segment names are those of API.getSegmentsMetadata (or "
+    "Matomo's segment editor), conditions are joined by `;` (and) or `,` (or), and values with "
+    "special characters are URL-encoded; the token's user must be allowed to use the segment "
+    "(an `anonymous` token may not be). Fix it, or remove `segment`."
+)
 
 
 def classify_error(
@@ -70,6 +87,9 @@ def classify_error(
 ) -> MatomoError | MatomoTransientError:
     """Return the exception that matches a Matomo error message and HTTP status."""
     text = html.unescape(message).strip()
+    if any(marker in text for marker in _SEGMENT_MARKERS):
+        # Before the access check: Matomo 5 may answer a segment's permission error with 401.
+        return MatomoSegmentError(text + _SEGMENT_HINT, method=method)
     if any(marker in text for marker in _AUTH_MARKERS) or status in (401, 403):
         hint = (
             " Check `token_auth` (a valid, unexpired token sent by POST) and that the token's "

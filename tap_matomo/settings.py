@@ -146,6 +146,17 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     # -- reports ------------------------------------------------------------------------------
     th.Property(
+        "segment",
+        th.StringType,
+        title="Segment",
+        description="A Matomo segment that every report request and the visit log are "
+        "restricted to, e.g. `deviceType==smartphone` or `countryCode==us;visitorType==returning`"
+        ", sent as-is (URL-encode special characters in values, as Matomo requires). Rows of "
+        "different segments share primary keys: load each segment into its own schema and run "
+        "a full refresh after changing it. See the README's Segments section.",
+        examples=["deviceType==smartphone", "countryCode==us;visitorType==returning"],
+    ),
+    th.Property(
         "fail_on_missing_plugin",
         th.BooleanType,
         default=False,
@@ -314,6 +325,8 @@ class TapSettings:
     #: Item setting name (`page_urls`, ...) -> its values as request parameters (strings).
     items: dict[str, tuple[str, ...]] = field(default_factory=dict)
     transitions_limit_before_grouping: int | None = None
+    #: The `segment` setting (Matomo segment definition), None when not set.
+    segment: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def period_for(self, stream_name: str) -> Period:
@@ -429,6 +442,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
     subtables = _check_subtables(config.get("subtables"), site_ids, errors)
 
     items = _check_items(config, errors)
+    segment = _check_segment(config.get("segment"), errors)
 
     if errors:
         return None, errors
@@ -460,10 +474,24 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             subtables=subtables,
             items=items,
             transitions_limit_before_grouping=config.get("transitions_limit_before_grouping"),
+            segment=segment,
             extra=config,
         ),
         [],
     )
+
+
+def _check_segment(value: Any, errors: list[str]) -> str | None:
+    """`segment`: unset, or a non-blank definition sent as written (Matomo parses it)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        errors.append(
+            "`segment`: give a Matomo segment definition, e.g. `deviceType==smartphone`, "
+            "or leave the setting out."
+        )
+        return None
+    return value
 
 
 def _check_flattening(value: Any, errors: list[str]) -> dict[str, str]:

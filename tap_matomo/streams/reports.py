@@ -380,6 +380,8 @@ class ReportStream(MatomoStream):
             params["flat"] = "1"
             params.update(self.spec.flatten_choices.get(self.flattening, {}))
         params.update(self.spec.params)
+        if self.run.settings.segment:
+            params["segment"] = self.run.settings.segment  # every catalog method takes one
         return params
 
     def variants(self, site: Site) -> list[dict[str, str]]:

@@ -610,6 +610,7 @@ class VisitsStream(MatomoStream):
         seen: set[int] = set()
         cursor = VisitCursor(first_second)
         page_size = self.visit_settings.page_size
+        segment = {"segment": self.run.settings.segment} if self.run.settings.segment else {}
         day = window.start
         while day <= window.end:
             cursor.start_day(day_start(day, site.timezone))
@@ -621,6 +622,7 @@ class VisitsStream(MatomoStream):
                     "filter_sort_order": "asc",
                     "language": "en",
                     **cursor.params(page_size),
+                    **segment,
                 }
                 rows = self._fetch(ApiCall(LIVE_METHOD, params), site.site_id)
                 fresh = [row for row in rows if int(row["idVisit"]) not in seen]
@@ -629,8 +631,11 @@ class VisitsStream(MatomoStream):
                     yield fresh
                 before = (cursor.second, cursor.seen_at_second)
                 cursor.advance(rows)
-                if len(rows) < int(params["filter_limit"]):
-                    break  # the day holds no more visits after these
+                if len(rows) < int(params["filter_limit"]) and not (segment and fresh):
+                    # The day holds no more visits after these. With a segment, Matomo's limit
+                    # counts rows before merging a visit's matching actions (issues #7784,
+                    # #7890): a short page ends the day only when it brings nothing new.
+                    break
                 if not fresh and (cursor.second, cursor.seen_at_second) == before:
                     raise MatomoError(
                         f"site {site.site_id}, {day}: a full page brought no new visit, so "
