@@ -32,7 +32,7 @@ RUN_ARGS ?=
 # target-duckdb cannot load an empty key column: meltano.yml's `duckdb-keys` mapping fills them.
 MAPPER := $(if $(filter target-duckdb,$(LOADER)),duckdb-keys)
 
-.PHONY: run docs
+.PHONY: run run-offline docs
 
 $(MELTANO):
 	$(PYTHON) -m venv $(MELTANO_VENV)
@@ -57,6 +57,11 @@ run: .meltano/installed.stamp
 	    "says why. Settings: TAP_MATOMO_* in the environment or .env (see .env.example)." >&2; \
 	  exit 1; }
 	@echo "make run: done ($(LOADER)); the data is in output/ (target-duckdb: output/matomo.duckdb)."
+
+## run-offline: `make run` against the loopback fake Matomo of the tests (the recorded data of
+##      three sites, November 2026), to try the pipeline without a Matomo or a network.
+run-offline: $(BIN)/tap-matomo .meltano/installed.stamp
+	$(BIN)/python scripts/with_fake_matomo.py $(MAKE) run RUN_ARGS="--full-refresh $(RUN_ARGS)"
 
 ## docs: rewrite the generated parts of README.md and meltano.yml (settings, streams, selection)
 docs: $(BIN)/tap-matomo

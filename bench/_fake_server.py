@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests import hand_built  # noqa: E402
+from tests.fake_live import FakeLive  # noqa: E402
 from tests.fake_matomo import FakeMatomo  # noqa: E402
 
 # No ~40 ms delayed-ACK stall per keep-alive answer (see bench/_support.py).
@@ -100,6 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     fake = FakeMatomo(synthesize=True)
     hand_built.install(fake)  # the reports no recording holds
+    fake.handlers["Live.getLastVisitsDetails"] = FakeLive()  # the visit log, from the recordings
     if args.sites:
         add_sites(fake, args.sites)
     if args.page_rows:
