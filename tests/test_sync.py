@@ -400,3 +400,17 @@ def test_read_ahead_leaves_out_the_calls_of_big_reports(fake: FakeMatomo) -> Non
     assert [n for n in page_calls_per_request if n] == [1, 1, 1]  # one site per request
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert sum(m["type"] == "RECORD" for m in records) == 3 * 7 * rows_per_day
+
+
+def test_all_sites_reads_every_site_the_token_can_view(fake: FakeMatomo) -> None:
+    config = base_config(fake, report_date="2026-11-20", start_date=None, end_date=None)
+    config.update(site_ids=None, all_sites=True)
+    result = run_sync(config, streams={"sites", "visits_summary"})
+
+    listed = [int(site["idsite"]) for site in recorded_body("0006")]
+    assert sorted(r["site_id"] for r in result.records["sites"]) == sorted(listed) == [1, 2, 3]
+    days = {(r["site_id"], r["date"]) for r in result.records["visits_summary"]}
+    assert days == {(site, "2026-11-20") for site in listed}
+    site_lists = fake.api_requests("SitesManager.getSitesWithAtLeastViewAccess")
+    assert len(site_lists) == 1  # fetched once per run, for every stream
+    assert site_lists[0].params["filter_limit"] == "-1"
