@@ -292,7 +292,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "user_agent",
         th.StringType,
         title="User agent",
-        description="User-Agent header of every request.",
+        description="User-Agent header of every request; default `tap-matomo/<version>`, so "
+        "that Matomo's logs show who asks.",
     ),
 )
 

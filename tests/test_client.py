@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from tap_matomo.client import ApiCall, MatomoClient, normalize_base_url
+from tap_matomo.client import DEFAULT_USER_AGENT, ApiCall, MatomoClient, normalize_base_url
 from tap_matomo.errors import (
     MatomoAuthError,
     MatomoError,
@@ -235,3 +236,32 @@ def test_bulk_request_body_is_form_encoded_urls(fake: FakeMatomo) -> None:
     assert inner.startswith("method=VisitsSummary.get&")
     assert "token_auth" not in inner
     assert json.loads(json.dumps(request.form))  # plain strings only
+
+
+def test_user_agent_names_the_tap_or_the_configured_agent(fake: FakeMatomo) -> None:
+    client_for(fake).call(SUMMARY_DAY)
+    client_for(fake, user_agent="acme-etl/2.1 (data@acme.test)").call(SUMMARY_DAY)
+    agents = [request.headers["User-Agent"] for request in fake.requests]
+    assert agents[0] == DEFAULT_USER_AGENT
+    assert DEFAULT_USER_AGENT.startswith("tap-matomo/")
+    assert agents[1] == "acme-etl/2.1 (data@acme.test)"
+
+
+def test_a_slow_answer_is_a_timeout_retried_then_named(fake: FakeMatomo) -> None:
+    """`request_timeout` bounds each try; the final message says which setting to raise."""
+    recorded = recorded_body("0018")
+
+    def slow(params: dict[str, str]) -> tuple[int, object]:
+        time.sleep(1.5)
+        return 200, recorded
+
+    fake.handlers["VisitsSummary.get"] = slow
+    waits: list[float] = []
+    client = client_for(fake, timeout=0.5, max_tries=2, sleep=waits.append)
+    with pytest.raises(MatomoError) as failure:
+        client.call(SUMMARY_DAY)
+    message = str(failure.value)
+    assert "within 0.5s" in message
+    assert "`request_timeout`" in message
+    assert len(waits) == 1  # tried twice, waited once
+    assert TOKEN not in message
