@@ -1,8 +1,11 @@
-"""What all streams of one run share: the settings, the client, the sites and plugin status.
+"""What all streams of one run share: settings, client, sites, per-site lists, fetched answers.
 
 The site list (with each site's timezone) is fetched once per run, with one request, and every
-stream reads it from here. Streams are created for discovery without config, so nothing here
-touches the network or parses settings until a sync asks for it.
+stream reads it from here; so are each site's goals and custom dimensions. Report calls go
+through :meth:`MatomoRun.fetch`, which batches them into bulk requests and hands out the answers
+that a stream fetched ahead for the partitions and streams that follow it. Streams are created
+for discovery without config, so nothing here touches the network or parses settings until a
+sync asks for it.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class MatomoRun:
         """The goals a site defines (``Goals.getGoals``), in goal id order.
 
         The `goals` stream and the per-goal reports read them here: fetched once per run, for
-        every configured site in one bulk request, whichever stream asks first.
+        every configured site in bulk, whichever stream asks first.
         """
         answer = self._goal_answers[site_id]
         if isinstance(answer, MatomoError):
@@ -137,7 +140,7 @@ class MatomoRun:
     ) -> list[dict[str, Any]]:
         """The site's active custom dimensions, in id order (none without the plugin).
 
-        Read once per run, for every configured site in one bulk request. A server without
+        Read once per run, for every configured site in bulk. A server without
         the CustomDimensions plugin has no dimensions: one warning (`plugin_missing`).
         """
         answer = self._custom_dimension_answers[site_id]

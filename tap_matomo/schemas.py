@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from singer_sdk import typing as th
@@ -166,8 +165,3 @@ def shape_goals(goals: Any) -> list[dict[str, Any]] | None:
                 goal[name] = to_number(value, metric_json_type(name))
         shaped.append(goal)
     return shaped
-
-
-def properties_of(names: Iterable[str]) -> list[th.Property]:
-    """Typed metric properties for the given names."""
-    return [metric_property(name) for name in names]

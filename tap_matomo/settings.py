@@ -328,7 +328,6 @@ class TapSettings:
     transitions_limit_before_grouping: int | None = None
     #: The `segment` setting (Matomo segment definition), None when not set.
     segment: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def period_for(self, stream_name: str) -> Period:
         """The period a stream uses: its override or the default."""
@@ -476,7 +475,6 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             items=items,
             transitions_limit_before_grouping=config.get("transitions_limit_before_grouping"),
             segment=segment,
-            extra=config,
         ),
         [],
     )

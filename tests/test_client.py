@@ -151,6 +151,15 @@ def test_429_honours_retry_after(fake: FakeMatomo) -> None:
     assert waits == [7.0]
 
 
+def test_unusable_retry_after_falls_back_to_backoff(fake: FakeMatomo) -> None:
+    waits: list[float] = []
+    fake.fail_next(429, "Too Many Requests", headers={"Retry-After": "nan"})
+    client = client_for(fake, max_tries=2, retry_wait_seconds=0.5)
+    client._sleep = waits.append  # type: ignore[method-assign]
+    assert client.call(SUMMARY_DAY) == recorded_body("0018")
+    assert waits == [0.5]
+
+
 def test_backoff_doubles_without_retry_after(fake: FakeMatomo) -> None:
     waits: list[float] = []
     fake.fail_next(503, times=3)

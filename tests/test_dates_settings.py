@@ -179,3 +179,13 @@ def test_default_window_is_thirty_days_back() -> None:
     settings, _ = check_settings(BASE)
     assert settings is not None
     assert settings.dates.start_days_back == 30
+
+
+def test_settings_repr_never_shows_the_token() -> None:
+    """A settings object in a log line or traceback must not carry the token."""
+    secret = "0123456789abcdef0123456789abcdef"
+    settings, errors = check_settings({**BASE, "token_auth": secret})
+    assert errors == []
+    assert settings is not None
+    assert settings.token_auth == secret
+    assert secret not in repr(settings)

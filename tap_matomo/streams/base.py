@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from tap_matomo.runtime import MatomoRun
 
-#: Columns that carry the partition: declared in every partitioned stream's schema.
+#: The site column of every stream (the partition key of the partitioned ones).
 SITE_ID_PROPERTY = th.Property(
     "site_id", th.IntegerType, required=True, description="Matomo site id (idSite)."
 )

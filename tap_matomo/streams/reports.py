@@ -1,9 +1,11 @@
 """The one stream class behind every report of the catalog.
 
-For each site partition it works out the date window (settings, bookmark, lookback, the site's
-own today), asks Matomo for all periods of the window in as few requests as the method allows
-(``date=start,end`` in chunks, batched with ``API.getBulkRequest``), and turns every row into a
-typed record keyed by site, period, period start and the row's dimensions.
+For each partition (a site, or a site and an item of an item setting) it works out the date
+window (settings, bookmark, lookback, the site's own today), plans the calls that cover it in as
+few calls as the method allows (``date=start,end`` in chunks; one series per goal, custom
+dimension or subtable id), fetches them in ``API.getBulkRequest`` batches together with the
+calls of the partitions and streams that come next (:meth:`ReportStream._read_ahead`), and turns
+every row into a typed record keyed by site, period, period start and the row's dimensions.
 """
 
 from __future__ import annotations
@@ -275,6 +277,10 @@ def shape_row(
     return record
 
 
+#: Request parameters that only make sense when flattening (the sub-dimension choice).
+_FLAT_PARAMS = ("secondaryDimension",)
+
+
 @dataclass(frozen=True)
 class PlannedCall:
     """One API call and the periods its answer covers."""
@@ -290,10 +296,6 @@ class PlannedCall:
         """The same call without ``flat=1`` (and its sub-dimension): top-level rows."""
         params = {k: v for k, v in self.call.params.items() if k not in ("flat", *_FLAT_PARAMS)}
         return replace(self, call=ApiCall(self.call.method, params), flattened=False)
-
-
-#: Request parameters that only make sense when flattening (the sub-dimension choice).
-_FLAT_PARAMS = ("secondaryDimension",)
 
 
 class ReportStream(MatomoStream):
@@ -417,8 +419,8 @@ class ReportStream(MatomoStream):
     def plan(self, site: Site, window: DateWindow, period: Period) -> list[PlannedCall]:
         """The calls that cover the window: few multi-period calls, or one per period.
 
-        Reports with variants (per goal, per subtable) get one series per variant, chunk by
-        chunk.
+        Reports with variants (per goal, custom dimension, subtable id) get one series per
+        variant, chunk by chunk.
         """
         common = {"idSite": str(site.site_id), "period": period, **self.request_params()}
         flattened = self.flattened
@@ -518,7 +520,11 @@ class ReportStream(MatomoStream):
             self.run.prefetch(calls)
 
     def _upcoming(self, context: Context) -> Iterator[tuple[ReportStream, Context]]:
-        """The partitions synced after this one, in the SDK's order (streams as discovered)."""
+        """The partitions synced after this one, in the SDK's order.
+
+        That is the order of the tap's ``streams`` (the SDK sorts them by name), which
+        ``sync_all`` follows too.
+        """
         partitions = self.partitions or []
         if context in partitions:
             for following in partitions[partitions.index(context) + 1 :]:
