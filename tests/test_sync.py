@@ -414,3 +414,35 @@ def test_all_sites_reads_every_site_the_token_can_view(fake: FakeMatomo) -> None
     site_lists = fake.api_requests("SitesManager.getSitesWithAtLeastViewAccess")
     assert len(site_lists) == 1  # fetched once per run, for every stream
     assert site_lists[0].params["filter_limit"] == "-1"
+
+
+def test_bookmark_moves_on_over_periods_without_rows(fake: FakeMatomo) -> None:
+    """A report without rows lately (a site without traffic) is not read again from its last
+    row on every run: once every call was answered, the bookmark is the window's last period.
+    """
+
+    def no_rows_after_the_21st(params: dict[str, str]) -> tuple[int, object]:
+        first, _, last = params["date"].partition(",")
+        days = [date.fromisoformat(first)]
+        while days[-1] < date.fromisoformat(last):
+            days.append(days[-1] + timedelta(days=1))
+        row = {"label": "Smartphone", "nb_visits": 3}
+        return 200, {d.isoformat(): [row] if d.day <= 21 else [] for d in days}
+
+    fake.handlers["DevicesDetection.getType"] = no_rows_after_the_21st
+    config = base_config(fake, site_ids=[1], end_date=None, lookback_days=2)
+    first = run_sync(config, streams={"devices_types"})
+    assert max(r["date"] for r in first.records["devices_types"]) == "2026-11-21"
+    assert first.bookmark("devices_types", 1) == "2026-11-26"
+
+    fake.requests.clear()
+    run_sync(config, streams={"devices_types"}, state=first.final_state)
+    (call,) = [r.params for r in fake.api_requests("DevicesDetection.getType")]
+    assert call["date"] == "2026-11-24,2026-11-26"  # the lookback, not from the 21st
+
+
+def test_a_skipped_partition_keeps_its_bookmark(fake_core: FakeMatomo) -> None:
+    """A stream skipped for a missing plugin read nothing: its bookmark does not move."""
+    result = run_sync(base_config(fake_core, site_ids=[1]), streams={"campaigns_sources"})
+    assert result.records["campaigns_sources"] == []
+    assert "replication_key_value" not in json.dumps(result.final_state)

@@ -29,6 +29,7 @@ from tap_matomo.dates import (
     Period,
     chunk_window,
     parse_period_key,
+    period_start,
     periods_in,
     resolve_window,
     site_today,
@@ -319,6 +320,8 @@ class ReportStream(MatomoStream):
         self.spec = spec
         #: Matomo refused ``flat=1`` for this report (see :meth:`_read_unflattened`).
         self._flat_refused = False
+        #: Set by :meth:`_records`: every call of the partition was answered.
+        self._partition_read = False
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
         item = (spec.item_column,) if spec.item_column else ()
         self.primary_keys = ("site_id", *item, "period", "date", *spec.key_columns)
@@ -479,6 +482,23 @@ class ReportStream(MatomoStream):
             # Several series per chunk: date order keeps the bookmark behind unread rows.
             records = iter(sorted(records, key=lambda record: record["date"]))
         yield from records
+        if self._partition_read and planned and period != "range":
+            self._advance_bookmark(context, planned, period)
+
+    def _advance_bookmark(
+        self, context: Context, planned: list[PlannedCall], period: Period
+    ) -> None:
+        """Move the bookmark to the window's last period once every call was answered.
+
+        The bookmark follows the records; without this, a partition whose last periods have no
+        rows (a site without traffic, a report without data) would be read again from its last
+        row on every run, over an ever longer window.
+        """
+        last = period_start(max(p.window.end for p in planned), period).isoformat()
+        state = self.get_context_state(context)
+        if str(state.get("replication_key_value") or "") < last:
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = last
 
     def _partition_plan(self, context: Context) -> list[PlannedCall] | None:
         """The calls of one partition (site, item), or None when its window is empty.
@@ -541,7 +561,12 @@ class ReportStream(MatomoStream):
     def _records(
         self, site: Site, period: Period, planned: list[PlannedCall]
     ) -> Iterator[dict[str, Any]]:
-        """Fetch the planned calls and shape their rows, in plan order."""
+        """Fetch the planned calls and shape their rows, in plan order.
+
+        ``_partition_read`` tells whether every call was answered (not skipped for a missing
+        plugin).
+        """
+        self._partition_read = False
         by_call = {id(p.call): p for p in planned}
         for call, answer in self.run.fetch([p.call for p in planned]):
             plan = by_call[id(call)]
@@ -570,6 +595,7 @@ class ReportStream(MatomoStream):
                             variant=variant,
                         ),
                     }
+        self._partition_read = True
 
     def _read_unflattened(self, plan: PlannedCall, error: MatomoError) -> tuple[PlannedCall, Any]:
         """Ask again without ``flat=1``; later calls of this run do not try flattening."""
