@@ -649,3 +649,30 @@ def test_users_flow_shapes_from_hand_built_answers(fake: FakeMatomo) -> None:
         (("interaction_position", 1), ("site_id", 1)): "2026-11-21",
         (("interaction_position", 2), ("site_id", 1)): "2026-11-21",
     }
+
+
+def test_a_deactivated_core_plugin_is_asked_once(
+    fake: FakeMatomo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Events is a core plugin, but an admin can deactivate it: its three streams stop asking
+    after the first answer says so (the message as Matomo words it for any plugin, see 0566).
+    """
+    disabled = recorded_body("0566")["message"].replace("UsersFlow", "Events")
+    for method in ("getCategory", "getAction", "getName"):
+        fake.handlers[f"Events.{method}"] = lambda params: (
+            200,
+            {"result": "error", "message": disabled},
+        )
+    # one call per request, so no read-ahead
+    config = base_config(fake, site_ids=[1], bulk_request_size=1)
+    streams = {"events_categories", "events_actions", "events_names", "visits_summary"}
+    with caplog.at_level(logging.WARNING):
+        result = run_sync(config, streams=streams)
+
+    assert not any(result.records[s] for s in streams - {"visits_summary"})
+    assert len(result.records["visits_summary"]) == 7
+    events_calls = [r for r in fake.requests if r.api_method.startswith("Events.")]
+    assert len(events_calls) == 1
+    warnings = [r.getMessage() for r in caplog.records if "is not activated" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "Events" in warnings[0]

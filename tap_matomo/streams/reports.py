@@ -369,6 +369,16 @@ class ReportStream(MatomoStream):
     # -- planning -----------------------------------------------------------------------------
 
     @property
+    def plugin_missing(self) -> bool:
+        """True once Matomo said the report's plugin is not activated.
+
+        That is its declared plugin, or the module of its method: a core plugin such as Events
+        can be deactivated too.
+        """
+        module = self.spec.method.partition(".")[0]
+        return bool({self.spec.plugin, module} & self.run.missing_plugins)
+
+    @property
     def flattening(self) -> str:
         """The `report_flattening` value of the stream: ``flat`` (default), ``none``, a choice."""
         return self.run.settings.report_flattening.get(self.name, "flat")
@@ -464,7 +474,7 @@ class ReportStream(MatomoStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        if self.spec.plugin and self.spec.plugin in self.run.missing_plugins:
+        if self.plugin_missing:
             return
         if context is None:
             return  # an item stream whose setting is empty: no partition, no request
@@ -529,7 +539,10 @@ class ReportStream(MatomoStream):
         calls = [p.call for p in planned]
         rows = 0
         for stream, following in self._upcoming(context):
-            more = stream._partition_plan(following)
+            try:
+                more = stream._partition_plan(following)
+            except MatomoError:
+                break  # e.g. a missing plugin: that stream says so when its turn comes
             if more is None:
                 continue
             rows += sum(self.run.expected_rows(p.call) for p in more)
@@ -553,7 +566,7 @@ class ReportStream(MatomoStream):
         for stream in streams[streams.index(self) + 1 :]:
             if not (isinstance(stream, ReportStream) and stream.selected):
                 continue
-            if stream.spec.plugin and stream.spec.plugin in self.run.missing_plugins:
+            if stream.plugin_missing:
                 continue
             for following in stream.partitions or []:
                 yield stream, following
