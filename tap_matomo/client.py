@@ -110,19 +110,20 @@ class MatomoClient:
             batch = [calls[i] for i in pending]
             answers = self._bulk_once(batch) if len(batch) > 1 else [self._try_single(batch[0])]
             retry: list[int] = []
-            last_transient: MatomoTransientError | None = None
+            # The error of the first failing call: the one named when giving up.
+            first_transient: MatomoTransientError | None = None
             for index, answer in zip(pending, answers, strict=True):
                 if isinstance(answer, MatomoTransientError):
                     retry.append(index)
-                    last_transient = answer
+                    first_transient = first_transient or answer
                 else:
                     results[index] = answer
             if not retry:
                 return results
+            assert first_transient is not None
             if attempt == self.max_tries:
-                assert last_transient is not None
-                raise self._gave_up(calls[retry[0]].describe(), last_transient)
-            self._wait(attempt, last_transient, f"{len(retry)} bulk sub-request(s)")
+                raise self._gave_up(calls[retry[0]].describe(), first_transient)
+            self._wait(attempt, first_transient, f"{len(retry)} bulk sub-request(s)")
             pending = retry
         return results  # pragma: no cover - the loop always returns or raises
 

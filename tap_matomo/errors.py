@@ -67,6 +67,26 @@ _AUTH_MARKERS = (
     "Logging in has been turned off",
 )
 _NO_DATA_MARKERS = ("NoDataForAction",)
+#: Database and PHP faults that Matomo answers as an error envelope (HTTP 200, and per sub-call
+#: inside ``API.getBulkRequest``) and that the same request, sent again, usually gets past.
+_TRANSIENT_MARKERS = (
+    # MySQL 2006: the connection dropped (wait_timeout, server restart); a new request reconnects.
+    "MySQL server has gone away",
+    # MySQL 2013: same, the connection broke during the query.
+    "Lost connection to MySQL server",
+    # MySQL 1205 and 1213: a concurrent archiver or tracker held the rows; MySQL itself says
+    # "try restarting transaction".
+    "Lock wait timeout exceeded",
+    "Deadlock found when trying to get lock",
+    # MySQL 1040: the server is at max_connections for a moment.
+    "Too many connections",
+    # PHP's max_execution_time while archiving in the request: the archives finished before the
+    # limit are stored, so a retry has less to compute (and the tries are bounded).
+    "Maximum execution time of",
+)
+# Not retried: "Allowed memory size of N bytes exhausted" (the same request needs the same
+# memory; fix memory_limit or ask less) and Live's "Could not run the query in time" (the same
+# page size times out again; visits.py names the settings to change).
 #: Matomo's refusals of a segment definition (core/Segment.php, core/Segment/SegmentExpression.php).
 _SEGMENT_MARKERS = (
     "is not a supported segment",  # unknown name, or its plugin/custom dimension is missing
@@ -100,6 +120,12 @@ def classify_error(
         return MatomoPluginNotActivatedError(text, plugin=match.group(1), method=method)
     if any(marker in text for marker in _NO_DATA_MARKERS):
         return MatomoNoDataError(text, method=method)
+    if any(marker in text for marker in _TRANSIENT_MARKERS):
+        return MatomoTransientError(
+            f"Matomo API call {method} failed temporarily: {text}"
+            if method
+            else f"Matomo failed temporarily: {text}"
+        )
     if status == 429 or status >= 500:
         return MatomoTransientError(
             f"Matomo API call {method} answered HTTP {status}: {text}"

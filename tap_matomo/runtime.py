@@ -19,6 +19,7 @@ from typing import Any, Literal
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_matomo.client import ApiCall, MatomoClient
+from tap_matomo.dates import site_timezone
 from tap_matomo.errors import MatomoError, MatomoPluginNotActivatedError, MatomoRequestError
 from tap_matomo.settings import TapSettings, check_settings
 
@@ -84,7 +85,7 @@ class MatomoRun:
                 f"expected a list of sites, got {type(answer).__name__}",
                 method="SitesManager.getSitesWithAtLeastViewAccess",
             )
-        viewable = {int(raw["idsite"]): raw for raw in answer}
+        viewable = {_site_id(raw): raw for raw in answer}
         wanted = self.settings.site_ids
         if wanted is None:
             if not viewable:
@@ -103,8 +104,7 @@ class MatomoRun:
                 )
             ids = wanted
         return [
-            Site(site_id=i, timezone=str(viewable[i].get("timezone") or "UTC"), raw=viewable[i])
-            for i in ids
+            Site(site_id=i, timezone=_site_timezone(i, viewable[i]), raw=viewable[i]) for i in ids
         ]
 
     def site(self, site_id: int) -> Site:
@@ -124,8 +124,15 @@ class MatomoRun:
         answer = self._goal_answers[site_id]
         if isinstance(answer, MatomoError):
             raise answer
-        goals = answer.values() if isinstance(answer, dict) else answer  # dict with limit -1
-        return sorted((g for g in goals if isinstance(g, dict)), key=lambda g: int(g["idgoal"]))
+        goals = list(answer.values()) if isinstance(answer, dict) else answer  # limit -1: dict
+        if not isinstance(goals, list):
+            raise MatomoRequestError(
+                f"site {site_id}: expected a list of goals, got {type(answer).__name__}",
+                method="Goals.getGoals",
+            )
+        found = [g for g in goals if isinstance(g, dict)]
+        _check_ids(found, "idgoal", f"site {site_id}: a goal", "Goals.getGoals")
+        return sorted(found, key=lambda g: int(g["idgoal"]))
 
     @cached_property
     def _goal_answers(self) -> dict[int, Any | MatomoError]:
@@ -155,7 +162,13 @@ class MatomoRun:
                 f"expected a list of custom dimensions, got {type(answer).__name__}",
                 method="CustomDimensions.getConfiguredCustomDimensions",
             )
-        active = (d for d in found if isinstance(d, dict) and _is_active(d.get("active")))
+        active = [d for d in found if isinstance(d, dict) and _is_active(d.get("active"))]
+        _check_ids(
+            active,
+            "idcustomdimension",
+            f"site {site_id}: a custom dimension",
+            "CustomDimensions.getConfiguredCustomDimensions",
+        )
         return sorted(active, key=lambda d: int(d["idcustomdimension"]))
 
     @cached_property
@@ -189,6 +202,9 @@ class MatomoRun:
         streams in the same bulk request makes the request count follow the number of calls,
         not the number of sites and reports.
         """
+        wanted = {_call_key(call) for call in calls}
+        for stale in [key for key in self._ahead if key not in wanted]:
+            del self._ahead[stale]  # fetched ahead for a plan that changed, or a skipped stream
         for call, answer in self.fetch([c for c in calls if _call_key(c) not in self._ahead]):
             self._ahead[_call_key(call)] = answer
 
@@ -241,6 +257,57 @@ class MatomoRun:
                 stream_name,
             )
         self.missing_plugins.add(exc.plugin)
+
+
+def _site_id(raw: Any) -> int:
+    """A site's ``idsite``; an entry without a usable one is an error that names it."""
+    method = "SitesManager.getSitesWithAtLeastViewAccess"
+    if not isinstance(raw, dict):
+        shown = repr(raw)[:80]
+        raise MatomoRequestError(f"expected sites, got the entry {shown}", method=method)
+    value = raw.get("idsite")
+    if not _is_id(value):
+        raise MatomoRequestError(
+            f"a site without a usable `idsite` in the answer (idsite: {value!r}, "
+            f"site name: {raw.get('name')!r})",
+            method=method,
+        )
+    return int(value)
+
+
+def _site_timezone(site_id: int, raw: dict[str, Any]) -> str:
+    """The site's timezone, checked now so that no stream fails on it halfway through a run."""
+    name = str(raw.get("timezone") or "UTC")
+    try:
+        site_timezone(name)
+    except ValueError:
+        raise MatomoRequestError(
+            f"site {site_id} has the timezone {name!r}, which the tap does not know. "
+            "Set an Olson timezone (e.g. Europe/Paris) or a UTC offset for the site in Matomo "
+            "(Administration > Websites > Manage), or leave the site out of `site_ids`.",
+            method="SitesManager.getSitesWithAtLeastViewAccess",
+        ) from None
+    return name
+
+
+def _is_id(value: Any) -> bool:
+    """True for a Matomo id: a non-negative integer, or its decimal text."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+
+
+def _check_ids(entries: Sequence[dict[str, Any]], key: str, what: str, method: str) -> None:
+    """Every entry has an integer id (the variants of the reports are read by it)."""
+    for entry in entries:
+        if not _is_id(entry.get(key)):
+            raise MatomoRequestError(
+                f"{what} has no usable `{key}` (got {entry.get(key)!r}, "
+                f"name: {entry.get('name')!r})",
+                method=method,
+            )
 
 
 def _is_active(value: Any) -> bool:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from typing_extensions import override
+
+from tap_matomo.errors import MatomoError
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -31,6 +36,16 @@ class MatomoStream(Stream):
     ) -> None:
         self.run = run
         super().__init__(tap, schema=schema, name=name)
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """Log; the SDK's "unhandled error" line is INFO while a MatomoError ends the sync.
+
+        ``TapMatomo.invoke`` logs that error as the run's one ERROR line, which says what to fix.
+        """
+        if level == logging.ERROR and isinstance(sys.exc_info()[1], MatomoError):
+            level = logging.INFO
+        super().log(message, *args, level=level, **kwargs)
 
     @property
     def site_partitions(self) -> list[dict[str, Any]]:

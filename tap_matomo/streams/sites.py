@@ -10,6 +10,8 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
+from tap_matomo.errors import MatomoRequestError
+from tap_matomo.schemas import to_number
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
 
 
@@ -19,12 +21,18 @@ def _flag(value: Any) -> bool | None:
     return str(value) not in ("0", "false", "False")
 
 
-def _utc_timestamp(value: Any) -> str | None:
+def _utc_timestamp(value: Any, site_id: int) -> str | None:
     """Matomo's ``Y-m-d H:i:s`` (UTC) as an ISO 8601 timestamp."""
     if not value:
         return None
-    parsed = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
-    return parsed.isoformat()
+    try:
+        parsed = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise MatomoRequestError(
+            f"site {site_id}: unexpected `ts_created` {value!r} (expected YYYY-MM-DD HH:MM:SS)",
+            method="SitesManager.getSitesWithAtLeastViewAccess",
+        ) from None
+    return parsed.replace(tzinfo=timezone.utc).isoformat()
 
 
 class SitesStream(MatomoStream):
@@ -63,13 +71,11 @@ class SitesStream(MatomoStream):
             yield {
                 **{key: raw.get(key) for key in self.schema["properties"] if key in raw},
                 "site_id": site.site_id,
-                "ts_created": _utc_timestamp(raw.get("ts_created")),
+                "ts_created": _utc_timestamp(raw.get("ts_created"), site.site_id),
                 "ecommerce": _flag(raw.get("ecommerce")),
                 "sitesearch": _flag(raw.get("sitesearch")),
                 "exclude_unknown_urls": _flag(raw.get("exclude_unknown_urls")),
-                "keep_url_fragment": int(raw["keep_url_fragment"])
-                if raw.get("keep_url_fragment") not in (None, "")
-                else None,
+                "keep_url_fragment": to_number(raw.get("keep_url_fragment"), "integer"),
             }
 
 
@@ -108,7 +114,7 @@ class GoalsStream(MatomoStream):
                     "pattern_type": goal.get("pattern_type"),
                     "case_sensitive": _flag(goal.get("case_sensitive")),
                     "allow_multiple": _flag(goal.get("allow_multiple")),
-                    "revenue": float(goal["revenue"]) if goal.get("revenue") is not None else None,
+                    "revenue": to_number(goal.get("revenue")),  # "" when not set
                     "deleted": _flag(goal.get("deleted")),
                     "event_value_as_revenue": _flag(goal.get("event_value_as_revenue")),
                 }

@@ -36,7 +36,7 @@ from typing_extensions import override
 
 from tap_matomo.client import ApiCall
 from tap_matomo.dates import DateWindow, resolve_window, site_timezone, site_today
-from tap_matomo.errors import MatomoError
+from tap_matomo.errors import MatomoError, MatomoRequestError
 from tap_matomo.schemas import to_number
 from tap_matomo.settings import VisitLogSettings, visit_log_settings
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
@@ -242,9 +242,13 @@ def is_presentation(key: str) -> bool:
 
 def _iso(timestamp: Any) -> str | None:
     """Unix seconds as an ISO 8601 UTC timestamp (one format, so bookmarks compare as text)."""
-    if timestamp in (None, "", False):
+    seconds = to_number(timestamp, "integer")
+    if seconds is None:  # also an odd text: an unreadable time is no time, like other values
         return None
-    moment = datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    try:
+        moment = datetime.fromtimestamp(int(seconds), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
     return moment.isoformat()
 
 
@@ -547,6 +551,22 @@ def _raise_live_error(exc: MatomoError, site_id: int) -> None:
     raise exc
 
 
+def _check_visit(row: Mapping[str, Any], call: ApiCall, site_id: int) -> None:
+    """A visit must carry the integer id and last action time that paging and keys rely on."""
+    for key in ("idVisit", "lastActionTimestamp"):
+        value = row.get(key)
+        text = value.strip() if isinstance(value, str) else None
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (text and text.isascii() and text.isdigit())
+        ):
+            visit = "" if key == "idVisit" else f", idVisit {row.get('idVisit')!r}"
+            raise MatomoRequestError(
+                f"site {site_id}, {call.params.get('date')}: a visit without a usable `{key}` "
+                f"(got {value!r}{visit})",
+                method=LIVE_METHOD,
+            )
+
+
 class VisitsStream(MatomoStream):
     """Every visit of the visit log, once per run, updated while in progress."""
 
@@ -656,6 +676,8 @@ class VisitsStream(MatomoStream):
                 f"expected a list of visits, got {type(answer).__name__}", method=LIVE_METHOD
             )
         rows = [row for row in answer if isinstance(row, dict)]
+        for row in rows:
+            _check_visit(row, call, site_id)
         return sorted(rows, key=lambda r: (int(r["lastActionTimestamp"]), int(r["idVisit"])))
 
     # -- records and the child stream ---------------------------------------------------------
