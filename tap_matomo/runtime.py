@@ -284,7 +284,7 @@ def _site_timezone(site_id: int, raw: dict[str, Any]) -> str:
         raise MatomoRequestError(
             f"site {site_id} has the timezone {name!r}, which the tap does not know. "
             "Set an Olson timezone (e.g. Europe/Paris) or a UTC offset for the site in Matomo "
-            "(Administration > Websites > Manage), or leave the site out of `site_ids`.",
+            "(Administration > Websites > Manage), or list the other sites in `site_ids`.",
             method="SitesManager.getSitesWithAtLeastViewAccess",
         ) from None
     return name
