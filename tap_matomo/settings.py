@@ -427,6 +427,12 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
 
     period = config.get("period") or "day"
     overrides = dict(config.get("period_overrides") or {})
+    known = reports_by_name()
+    errors += [
+        f"`period_overrides`: no report stream is named {name!r}."
+        for name in overrides
+        if name not in known
+    ]
     uses_range = period == "range" or "range" in overrides.values()
     if (
         uses_range

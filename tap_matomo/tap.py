@@ -47,13 +47,6 @@ class TapMatomo(Tap):
         if errors:
             return errors
         _, errors = check_settings(dict(self.config))
-        overrides = dict(self.config.get("period_overrides") or {})
-        known = {spec.name for spec in REPORTS}
-        errors += [
-            f"`period_overrides`: no report stream is named {name!r}."
-            for name in overrides
-            if name not in known
-        ]
         if errors:
             if raise_errors:
                 raise ConfigValidationError("Config validation failed", errors=errors)

@@ -158,6 +158,7 @@ BASE = {"url": "https://m.example.com", "token_auth": "t", "site_ids": [1]}
         ),
         ({"period": "range"}, "range is one aggregate over a window"),
         ({"period_overrides": {"visits_summary": "range"}}, "range is one aggregate"),
+        ({"period_overrides": {"visit_summary": "week"}}, "no report stream is named"),
     ],
 )
 def test_refused_combinations_name_the_setting(overrides: dict, fragment: str) -> None:
