@@ -62,7 +62,7 @@ _AUTH_MARKERS = (
     "Unable to authenticate",
     "You can't access this resource",
     "You must be logged in",
-    "is not allowed",  # IP allowlist
+    "as your IP",  # IP allowlist: "You cannot use this Matomo as your IP %s is not allowed."
     "Too many failed logins",
     "Logging in has been turned off",
 )

@@ -14,6 +14,7 @@ from tap_matomo.errors import (
     MatomoNoDataError,
     MatomoPluginNotActivatedError,
     MatomoRequestError,
+    classify_error,
 )
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
@@ -274,3 +275,18 @@ def test_a_slow_answer_is_a_timeout_retried_then_named(fake: FakeMatomo) -> None
     assert "`request_timeout`" in message
     assert len(waits) == 1  # tried twice, waited once
     assert TOKEN not in message
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("You cannot use this Matomo as your IP 10.0.0.7 is not allowed.", MatomoAuthError),
+        ("Period 'range' is not allowed for this method.", MatomoRequestError),
+    ],
+)
+def test_ip_allowlist_is_an_auth_error_other_refusals_are_not(
+    message: str, expected: type[Exception]
+) -> None:
+    """Only the IP allowlist refusal gets the token hint; any other "not allowed" does not."""
+    error = classify_error(message, status=200, method="VisitsSummary.get")
+    assert type(error) is expected
