@@ -174,7 +174,10 @@ class MatomoRun:
     @cached_property
     def _custom_dimension_answers(self) -> dict[int, Any | MatomoError]:
         calls = [
-            ApiCall("CustomDimensions.getConfiguredCustomDimensions", {"idSite": str(s.site_id)})
+            ApiCall(
+                "CustomDimensions.getConfiguredCustomDimensions",
+                {"idSite": str(s.site_id), "filter_limit": "-1"},  # lists are cut at 100 too
+            )
             for s in self.sites
         ]
         return {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}

@@ -164,6 +164,7 @@ def test_dimension_lists_are_read_once_per_run_and_a_site_without_any_is_not_ask
 
     listed = sent_calls(fake, CONFIGURED)
     assert sorted(c["idSite"] for c in listed) == ["1", "2", "3"]
+    assert {c["filter_limit"] for c in listed} == {"-1"}  # Matomo cuts lists at 100 rows too
     assert len([r for r in fake.requests if sent_calls(fake, CONFIGURED, [r])]) == 1
     asked = sorted((c["idSite"], c["idDimension"]) for c in sent_calls(fake, REPORT))
     assert asked == [("1", "1"), ("1", "2"), ("2", "1")]
