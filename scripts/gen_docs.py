@@ -109,7 +109,9 @@ def stream_rows(stream: Any) -> tuple[str, dict[str, str]]:
         notes.append(f"needs plugin {plugin}")
     if not stream.selected_by_default:
         notes.append("not selected by default")
-    if stream.replication_key:
+    if stream.parent_stream_type is not None:
+        notes.append(f"with its parent `{stream.parent_stream_type.name}`")
+    elif stream.replication_key:
         notes.append(f"incremental on `{stream.replication_key}`")
     else:
         notes.append("full table")
