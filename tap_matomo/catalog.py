@@ -149,6 +149,13 @@ VISIT_SUMMARY_METRICS = (
 #: Visit metrics of reports that carry no goal metrics (and of flattened referrer subtables).
 VISIT_METRICS_NO_GOALS = tuple(m for m in VISIT_METRICS if m not in ("nb_conversions", "revenue"))
 
+
+def _timing_metrics(*stats: str) -> tuple[str, ...]:
+    """Page load timing metrics (``avg_time_network``...), per statistic, in Matomo's order."""
+    timings = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
+    return tuple(f"{stat}{timing}" for timing in timings for stat in stats)
+
+
 #: Page reports (URLs, titles, entry and exit pages): hits, time, entries, exits, page speed.
 PAGE_METRICS = (
     "nb_visits",
@@ -169,18 +176,7 @@ PAGE_METRICS = (
     "avg_time_on_page",
     "bounce_rate",
     "exit_rate",
-    *(
-        f"{stat}{timing}"
-        for timing in (
-            "network",
-            "server",
-            "transfer",
-            "dom_processing",
-            "dom_completion",
-            "on_load",
-        )
-        for stat in ("nb_hits_with_time_", "min_time_", "max_time_", "avg_time_")
-    ),
+    *_timing_metrics("nb_hits_with_time_", "min_time_", "max_time_", "avg_time_"),
     "avg_page_load_time",
 )
 
@@ -278,18 +274,7 @@ CUSTOM_DIMENSION_METRICS = (
     "avg_time_on_dimension",
     "exit_nb_visits",
     "exit_rate",
-    *(
-        f"{stat}{timing}"
-        for timing in (
-            "network",
-            "server",
-            "transfer",
-            "dom_processing",
-            "dom_completion",
-            "on_load",
-        )
-        for stat in ("sum_time_", "nb_hits_with_time_", "min_time_", "max_time_")
-    ),
+    *_timing_metrics("sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"),
 )
 
 _COUNTRY_CODE = Dimension("country", "country", description="ISO 3166-1 country code.")

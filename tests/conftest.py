@@ -15,7 +15,7 @@ import pytest
 
 from tap_matomo import dates
 from tap_matomo.tap import TapMatomo
-from tests.fake_matomo import TOKEN, FakeMatomo
+from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
 #: The recordings' "now": 12:00 UTC is 2026-11-26 in UTC, Europe/Paris and America/New_York.
 RECORDED_NOW = pendulum.datetime(2026, 11, 26, 12, 0, 0, tz="UTC")
@@ -126,3 +126,14 @@ def primary_key_values(result: SyncResult, stream: str) -> list[tuple]:
     """The primary key of every record of a stream, in emission order."""
     keys = result.schema(stream)["key_properties"]
     return [tuple(record[k] for k in keys) for record in result.records[stream]]
+
+
+def assert_summaries_equal_recording(records: list[dict[str, Any]], number: str) -> None:
+    """`visits_summary` records of one day equal a recorded ``idSite=all`` answer, per site."""
+    recorded = recorded_body(number)
+    by_site = {record["site_id"]: record for record in records}
+    assert sorted(by_site) == sorted(int(site) for site in recorded)
+    for site_id, record in by_site.items():
+        for metric, value in recorded[str(site_id)].items():
+            expected = float(value[:-1]) / 100 if isinstance(value, str) else value
+            assert record[metric] == pytest.approx(expected, abs=0.005), (site_id, metric)

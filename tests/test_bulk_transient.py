@@ -9,7 +9,7 @@ import pytest
 
 from tap_matomo.client import ApiCall, MatomoClient
 from tap_matomo.errors import MatomoError, MatomoRequestError, MatomoTransientError, classify_error
-from tests.conftest import base_config, run_sync
+from tests.conftest import assert_summaries_equal_recording, base_config, run_sync
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
 #: Transient faults as Matomo words them (PDO exceptions and PHP's time limit, in the envelope).
@@ -100,13 +100,8 @@ def test_a_sub_call_failing_once_is_resent_alone_and_records_are_complete(
     sent = summary_calls(fake)
     assert [[call["idSite"] for call in calls] for calls in sent] == [["1", "2", "3"], ["2"]]
     assert sent[1][0] == sent[0][1]  # the very same call again, nothing else
-    recorded = recorded_body("0025")  # VisitsSummary.get idSite=all, 2026-11-20
-    records = {r["site_id"]: r for r in result.records["visits_summary"]}
-    assert sorted(records) == [1, 2, 3]
-    for site_id, record in records.items():
-        for metric, value in recorded[str(site_id)].items():
-            expected = float(value[:-1]) / 100 if isinstance(value, str) else value
-            assert record[metric] == pytest.approx(expected, abs=0.005), (site_id, metric)
+    # VisitsSummary.get idSite=all, 2026-11-20
+    assert_summaries_equal_recording(result.records["visits_summary"], "0025")
 
 
 def test_two_sub_calls_failing_once_are_resent_together(fake: FakeMatomo) -> None:

@@ -17,7 +17,13 @@ from tap_matomo.errors import MatomoError
 from tap_matomo.runtime import READ_AHEAD_ROWS
 from tap_matomo.tap import TapMatomo
 from tests import hand_built
-from tests.conftest import base_config, catalog_selecting, primary_key_values, run_sync
+from tests.conftest import (
+    assert_summaries_equal_recording,
+    base_config,
+    catalog_selecting,
+    primary_key_values,
+    run_sync,
+)
 from tests.fake_live import FakeLive
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
@@ -46,13 +52,8 @@ def test_three_sites_one_day_equal_the_recorded_all_sites_answer(fake: FakeMatom
         base_config(fake, report_date="2026-11-20", start_date=None, end_date=None),
         streams={"sites", "visits_summary"},
     )
-    recorded = recorded_body("0025")  # VisitsSummary.get idSite=all, 2026-11-20
-    records = {r["site_id"]: r for r in result.records["visits_summary"]}
-    assert sorted(records) == [1, 2, 3]
-    for site_id, record in records.items():
-        for metric, value in recorded[str(site_id)].items():
-            expected = float(value[:-1]) / 100 if isinstance(value, str) else value
-            assert record[metric] == pytest.approx(expected, abs=0.005), (site_id, metric)
+    # VisitsSummary.get idSite=all, 2026-11-20
+    assert_summaries_equal_recording(result.records["visits_summary"], "0025")
 
 
 def test_seven_days_equal_matomo_day_by_day(fake: FakeMatomo) -> None:
