@@ -63,15 +63,15 @@ class MatomoRun:
     @cached_property
     def client(self) -> MatomoClient:
         """The one client of this run (one HTTP session, one request counter)."""
-        config = self._config
+        http = self.settings.http
         return MatomoClient(
             url=self.settings.url,
             token_auth=self.settings.token_auth,
-            timeout=float(config.get("request_timeout", 300)),
-            verify_ssl=bool(config.get("verify_ssl", True)),
-            user_agent=config.get("user_agent"),
-            max_tries=int(config.get("max_tries", 5)),
-            retry_wait_seconds=float(config.get("retry_wait_seconds", 2)),
+            timeout=http.timeout,
+            verify_ssl=http.verify_ssl,
+            user_agent=http.user_agent,
+            max_tries=http.max_tries,
+            retry_wait_seconds=http.retry_wait_seconds,
         )
 
     @cached_property

@@ -298,6 +298,44 @@ CONFIG_SCHEMA = th.PropertiesList(
 )
 
 
+_DEFAULTS: dict[str, Any] = {
+    name: prop["default"]
+    for name, prop in CONFIG_SCHEMA.to_dict()["properties"].items()
+    if "default" in prop
+}
+
+
+def setting(config: dict[str, Any], name: str) -> Any:
+    """The configured value of a setting, or its default.
+
+    Defaults are declared once, in the schema above (and so shown by ``--about``).
+    """
+    value = config.get(name)
+    return _DEFAULTS.get(name) if value is None else value
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    """How the client talks to Matomo."""
+
+    timeout: float
+    verify_ssl: bool
+    user_agent: str | None
+    max_tries: int
+    retry_wait_seconds: float
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RequestSettings:
+        """The request settings of a config, defaults filled in."""
+        return cls(
+            timeout=float(setting(config, "request_timeout")),
+            verify_ssl=bool(setting(config, "verify_ssl")),
+            user_agent=setting(config, "user_agent"),
+            max_tries=int(setting(config, "max_tries")),
+            retry_wait_seconds=float(setting(config, "retry_wait_seconds")),
+        )
+
+
 @dataclass(frozen=True)
 class SubtableRequest:
     """One entry of the `subtables` setting."""
@@ -328,6 +366,7 @@ class TapSettings:
     transitions_limit_before_grouping: int | None = None
     #: The `segment` setting (Matomo segment definition), None when not set.
     segment: str | None = None
+    http: RequestSettings = field(default_factory=lambda: RequestSettings.from_config({}))
 
     def period_for(self, stream_name: str) -> Period:
         """The period a stream uses: its override or the default."""
@@ -425,7 +464,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             f"({back['start_days_back']}): the window would end before it starts."
         )
 
-    period = config.get("period") or "day"
+    period = setting(config, "period")
     overrides = dict(config.get("period_overrides") or {})
     known = reports_by_name()
     errors += [
@@ -463,7 +502,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
         end_days_back=back["end_days_back"],
         report_date=dates["report_date"],
         report_days_back=back["report_days_back"],
-        lookback_days=int(config.get("lookback_days", 3)),
+        lookback_days=int(setting(config, "lookback_days")),
     )
     return (
         TapSettings(
@@ -473,14 +512,15 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             dates=date_settings,
             period=period,
             period_overrides=overrides,
-            max_periods_per_request=int(config.get("max_periods_per_request", 31)),
-            bulk_request_size=int(config.get("bulk_request_size", 50)),
-            fail_on_missing_plugin=bool(config.get("fail_on_missing_plugin", False)),
+            max_periods_per_request=int(setting(config, "max_periods_per_request")),
+            bulk_request_size=int(setting(config, "bulk_request_size")),
+            fail_on_missing_plugin=bool(setting(config, "fail_on_missing_plugin")),
             report_flattening=flattening,
             subtables=subtables,
             items=items,
             transitions_limit_before_grouping=config.get("transitions_limit_before_grouping"),
             segment=segment,
+            http=RequestSettings.from_config(config),
         ),
         [],
     )
@@ -568,10 +608,8 @@ class VisitLogSettings:
 
 def visit_log_settings(config: dict[str, Any]) -> VisitLogSettings:
     """The visit log settings of a config (the schema has checked their types and bounds)."""
-    page_size = config.get("visits_page_size")
-    finality = config.get("visits_finality_minutes")
     return VisitLogSettings(
-        page_size=VISITS_PAGE_SIZE if page_size is None else int(page_size),
-        finality_minutes=VISITS_FINALITY_MINUTES if finality is None else int(finality),
-        exclude_identity=bool(config.get("visits_exclude_identity", False)),
+        page_size=int(setting(config, "visits_page_size")),
+        finality_minutes=int(setting(config, "visits_finality_minutes")),
+        exclude_identity=bool(setting(config, "visits_exclude_identity")),
     )
