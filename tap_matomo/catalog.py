@@ -318,6 +318,34 @@ def _flat_levels(*levels: Dimension) -> dict[str, object]:
     return {"dimensions": levels, "levels": columns, "key_columns": columns, "flat": True}
 
 
+#: Events dimensions: column, Matomo's flat key, method suffix, plural, `secondaryDimension`.
+_EVENT_DIMENSIONS = {
+    "category": ("Events_EventCategory", "Category", "categories", "eventCategory"),
+    "action": ("Events_EventAction", "Action", "actions", "eventAction"),
+    "name": ("Events_EventName", "Name", "names", "eventName"),
+}
+
+
+def _event_report(first: str, second: str, third: str, subtable_method: str) -> ReportSpec:
+    """Events per ``first``, by ``second`` (Matomo's default) or ``third`` (`report_flattening`).
+
+    The three Events reports differ only in this order.
+    """
+    levels = [_d(column, _EVENT_DIMENSIONS[column][0]) for column in (first, second, third)]
+    _, suffix, plural, _ = _EVENT_DIMENSIONS[first]
+    default, other = _EVENT_DIMENSIONS[second][3], _EVENT_DIMENSIONS[third][3]
+    return ReportSpec(
+        name=f"events_{plural}",
+        method=f"Events.get{suffix}",
+        family="Events",
+        description=f"Events per {first} and {second} (or {third}, with `report_flattening`).",
+        metrics=EVENT_METRICS,
+        **_flat_levels(*levels),
+        flatten_choices={default: {}, other: {"secondaryDimension": other}},
+        subtable_method=subtable_method,
+    )
+
+
 REPORTS: tuple[ReportSpec, ...] = (
     # -- Visit Summary ------------------------------------------------------------------------
     ReportSpec(
@@ -680,57 +708,9 @@ REPORTS: tuple[ReportSpec, ...] = (
         ),
     ),
     # -- Events -------------------------------------------------------------------------------
-    ReportSpec(
-        name="events_categories",
-        method="Events.getCategory",
-        family="Events",
-        description="Events per category and action (or name, with `report_flattening`).",
-        metrics=EVENT_METRICS,
-        **_flat_levels(
-            _d("category", "Events_EventCategory"),
-            _d("action", "Events_EventAction"),
-            _d("name", "Events_EventName"),
-        ),
-        flatten_choices={
-            "eventAction": {},
-            "eventName": {"secondaryDimension": "eventName"},
-        },
-        subtable_method="Events.getActionFromCategoryId",
-    ),
-    ReportSpec(
-        name="events_actions",
-        method="Events.getAction",
-        family="Events",
-        description="Events per action and name (or category, with `report_flattening`).",
-        metrics=EVENT_METRICS,
-        **_flat_levels(
-            _d("action", "Events_EventAction"),
-            _d("name", "Events_EventName"),
-            _d("category", "Events_EventCategory"),
-        ),
-        flatten_choices={
-            "eventName": {},
-            "eventCategory": {"secondaryDimension": "eventCategory"},
-        },
-        subtable_method="Events.getNameFromActionId",
-    ),
-    ReportSpec(
-        name="events_names",
-        method="Events.getName",
-        family="Events",
-        description="Events per name and action (or category, with `report_flattening`).",
-        metrics=EVENT_METRICS,
-        **_flat_levels(
-            _d("name", "Events_EventName"),
-            _d("action", "Events_EventAction"),
-            _d("category", "Events_EventCategory"),
-        ),
-        flatten_choices={
-            "eventAction": {},
-            "eventCategory": {"secondaryDimension": "eventCategory"},
-        },
-        subtable_method="Events.getActionFromNameId",
-    ),
+    _event_report("category", "action", "name", "Events.getActionFromCategoryId"),
+    _event_report("action", "name", "category", "Events.getNameFromActionId"),
+    _event_report("name", "action", "category", "Events.getActionFromNameId"),
     # -- Contents -----------------------------------------------------------------------------
     ReportSpec(
         name="contents_names",
