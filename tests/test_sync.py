@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 from datetime import date, timedelta
 
 import pendulum
@@ -447,3 +448,27 @@ def test_a_skipped_partition_keeps_its_bookmark(fake_core: FakeMatomo) -> None:
     result = run_sync(base_config(fake_core, site_ids=[1]), streams={"campaigns_sources"})
     assert result.records["campaigns_sources"] == []
     assert "replication_key_value" not in json.dumps(result.final_state)
+
+
+def test_a_report_cut_at_archiving_is_flagged_and_said_once(
+    fake: FakeMatomo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Recording 0560: the range's cities stop at 500 rows, the last one "Others" (the sum of the
+    rest). The tap keeps that row, marks it, and says once what to change in Matomo.
+    """
+    config = base_config(
+        fake, site_ids=[1], start_date="2026-10-01", end_date="2026-11-25", period="range"
+    )
+    with caplog.at_level(logging.WARNING):
+        result = run_sync(config, streams={"user_country_cities"})
+
+    records = result.records["user_country_cities"]
+    rows = recorded_body("0560")
+    assert len(records) == len(rows) == 500
+    summaries = [r for r in records if r["is_summary"]]
+    assert [r["label"] for r in summaries] == ["Others"]
+    assert summaries[0]["nb_visits"] == rows[-1]["nb_visits"]
+    warnings = [r.getMessage() for r in caplog.records if "'Others' row" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "user_country_cities" in warnings[0]
+    assert "datatable_archiving_maximum_rows_" in warnings[0]

@@ -309,6 +309,8 @@ class ReportStream(MatomoStream):
     #: tests/test_sync.py checks records against it); the SDK's second, generic pass over every
     #: property of every record took 40% of a sync's CPU time (bench/throughput.py).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: An "Others" row means Matomo cut the report when archiving it (see :meth:`_warn_cut`).
+    warns_of_archive_cuts = True
 
     @property
     @override
@@ -320,6 +322,8 @@ class ReportStream(MatomoStream):
         self.spec = spec
         #: Matomo refused ``flat=1`` for this report (see :meth:`_read_unflattened`).
         self._flat_refused = False
+        #: A warning about an "Others" row was logged for this stream in this run.
+        self._cut_reported = False
         #: Set by :meth:`_records`: every call of the partition was answered.
         self._partition_read = False
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
@@ -595,7 +599,7 @@ class ReportStream(MatomoStream):
             variant = self._variant_of(site, plan.call.params)
             for start, end, rows in self.periods_of(plan, answer):
                 for row in rows:
-                    yield {
+                    record = {
                         "site_id": site.site_id,
                         "period": period,
                         "date": start.isoformat(),
@@ -608,7 +612,31 @@ class ReportStream(MatomoStream):
                             variant=variant,
                         ),
                     }
+                    if record.get("is_summary") and not self._cut_reported:
+                        self._warn_cut(record)
+                    yield record
         self._partition_read = True
+
+    def _warn_cut(self, record: Mapping[str, Any]) -> None:
+        """Say once per run that Matomo summed rows into "Others": the tap cannot get them back.
+
+        Matomo keeps a fixed number of rows per report when it archives (500 by default; 1,000
+        for referrers; `datatable_archiving_maximum_rows_*` in its config.ini.php) and sums the
+        rest into one "Others" row, which the tap emits with `is_summary` true.
+        """
+        if not self.warns_of_archive_cuts:
+            return
+        self._cut_reported = True
+        self.logger.warning(
+            "'%s' (site %s, %s %s): Matomo archived this report with an 'Others' row: rows beyond "
+            "its archiving limit are summed there (`is_summary` true). To get every row, raise "
+            "`datatable_archiving_maximum_rows_*` in Matomo's config.ini.php and invalidate the "
+            "archives of those dates.",
+            self.name,
+            record["site_id"],
+            record["period"],
+            record["date"],
+        )
 
     def _read_unflattened(self, plan: PlannedCall, error: MatomoError) -> tuple[PlannedCall, Any]:
         """Ask again without ``flat=1``; later calls of this run do not try flattening."""

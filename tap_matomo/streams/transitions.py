@@ -83,6 +83,9 @@ def _merge_repeated(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class TransitionsStream(ReportStream):
     """Transitions around each configured page URL or title: one row per transition."""
 
+    #: Its "Others" rows come from `transitions_limit_before_grouping`, not from archiving.
+    warns_of_archive_cuts = False
+
     @override
     def request_params(self) -> dict[str, str]:
         """The report's parameters, with the `transitions_limit_before_grouping` setting."""
