@@ -203,3 +203,13 @@ def answerable(
         logger.setLevel(level)
         logger.propagate = propagate
     return ok, failed
+
+
+def print_left_out(failed: list[str], total: int | None = None) -> None:
+    """List the streams a benchmark left out because the fake cannot answer them."""
+    if not failed:
+        return
+    of = f" of {total}" if total is not None else ""
+    print(f"\nLeft out: {len(failed)}{of} streams the fake cannot answer:")
+    for line in failed:
+        print(f"- {line}")

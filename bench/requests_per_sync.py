@@ -25,6 +25,7 @@ from _support import (
     answerable,
     default_day_report_streams,
     pin_clock,
+    print_left_out,
     sync,
     table,
     window_config,
@@ -192,10 +193,7 @@ def main() -> int:
         f"{counts[4].http_requests} -> {counts[5].http_requests} requests; 1 -> 6 sites: "
         f"{counts[0].http_requests} -> {counts[2].http_requests}."
     )
-    if failed:
-        print(f"\nLeft out: {len(failed)} of {len(candidates)} streams the fake cannot answer:")
-        for line in failed:
-            print(f"- {line}")
+    print_left_out(failed, len(candidates))
     return 0
 
 

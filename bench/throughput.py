@@ -37,6 +37,7 @@ from _support import (
     default_day_report_streams,
     new_tap,
     pin_clock,
+    print_left_out,
     sync,
     table,
     window_config,
@@ -298,11 +299,7 @@ def main() -> int:
         f"{full['days']}-day sync grows by {growth_full / full['output_mb']:.0%} of its output: "
         "records are streamed, what is held is the decoded answers of one bulk request."
     )
-    failed = full["failed"]
-    if failed:
-        print(f"\nLeft out: {len(failed)} streams the fake cannot answer:")
-        for line in failed:
-            print(f"- {line}")
+    print_left_out(full["failed"])
     return 0
 
 

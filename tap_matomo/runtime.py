@@ -11,7 +11,7 @@ sync asks for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -51,6 +51,8 @@ class MatomoRun:
         self._ahead: dict[tuple[str, tuple[tuple[str, str], ...]], Any | MatomoError] = {}
         #: The most rows one call of each method has answered in this run.
         self._rows_per_call: dict[str, int] = {}
+        #: Per-site lists read once per run (see :meth:`_site_lists`), by method.
+        self._lists: dict[str, dict[int, Any | MatomoError]] = {}
 
     @cached_property
     def settings(self) -> TapSettings:
@@ -121,26 +123,10 @@ class MatomoRun:
         The `goals` stream and the per-goal reports read them here: fetched once per run, for
         every configured site in bulk, whichever stream asks first.
         """
-        answer = self._goal_answers[site_id]
+        answer = self._site_lists("Goals.getGoals")[site_id]
         if isinstance(answer, MatomoError):
             raise answer
-        goals = list(answer.values()) if isinstance(answer, dict) else answer  # limit -1: dict
-        if not isinstance(goals, list):
-            raise MatomoRequestError(
-                f"site {site_id}: expected a list of goals, got {type(answer).__name__}",
-                method="Goals.getGoals",
-            )
-        found = [g for g in goals if isinstance(g, dict)]
-        _check_ids(found, "idgoal", f"site {site_id}: a goal", "Goals.getGoals")
-        return sorted(found, key=lambda g: int(g["idgoal"]))
-
-    @cached_property
-    def _goal_answers(self) -> dict[int, Any | MatomoError]:
-        calls = [
-            ApiCall("Goals.getGoals", {"idSite": str(site.site_id), "filter_limit": "-1"})
-            for site in self.sites
-        ]
-        return {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
+        return _entries(answer, site_id, "Goals.getGoals", "idgoal", "goal")
 
     def custom_dimensions(
         self, site_id: int, stream_name: str = "custom_dimensions"
@@ -150,37 +136,36 @@ class MatomoRun:
         Read once per run, for every configured site in bulk. A server without
         the CustomDimensions plugin has no dimensions: one warning (`plugin_missing`).
         """
-        answer = self._custom_dimension_answers[site_id]
+        method = "CustomDimensions.getConfiguredCustomDimensions"
+        answer = self._site_lists(method)[site_id]
         if isinstance(answer, MatomoPluginNotActivatedError):
             self.plugin_missing(answer, stream_name)
             return []
         if isinstance(answer, MatomoError):
             raise answer
-        found = list(answer.values()) if isinstance(answer, dict) else answer
-        if not isinstance(found, list):
-            raise MatomoRequestError(
-                f"expected a list of custom dimensions, got {type(answer).__name__}",
-                method="CustomDimensions.getConfiguredCustomDimensions",
-            )
-        active = [d for d in found if isinstance(d, dict) and _is_active(d.get("active"))]
-        _check_ids(
-            active,
+        return _entries(
+            answer,
+            site_id,
+            method,
             "idcustomdimension",
-            f"site {site_id}: a custom dimension",
-            "CustomDimensions.getConfiguredCustomDimensions",
+            "custom dimension",
+            keep=lambda dimension: _is_active(dimension.get("active")),
         )
-        return sorted(active, key=lambda d: int(d["idcustomdimension"]))
 
-    @cached_property
-    def _custom_dimension_answers(self) -> dict[int, Any | MatomoError]:
-        calls = [
-            ApiCall(
-                "CustomDimensions.getConfiguredCustomDimensions",
-                {"idSite": str(s.site_id), "filter_limit": "-1"},  # lists are cut at 100 too
-            )
-            for s in self.sites
-        ]
-        return {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
+    def _site_lists(self, method: str) -> dict[int, Any | MatomoError]:
+        """One list call (goals, custom dimensions) per configured site, answers by site.
+
+        All sites go in one bulk request, the first time a run asks for the method.
+        """
+        if method not in self._lists:
+            calls = [
+                # lists are cut at 100 entries too, without filter_limit=-1
+                ApiCall(method, {"idSite": str(site.site_id), "filter_limit": "-1"})
+                for site in self.sites
+            ]
+            answers = {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
+            self._lists[method] = answers
+        return self._lists[method]
 
     def variant_entries(
         self, source: Literal["goals", "custom_dimensions"], site_id: int, stream_name: str
@@ -302,15 +287,33 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
 
 
-def _check_ids(entries: Sequence[dict[str, Any]], key: str, what: str, method: str) -> None:
-    """Every entry has an integer id (the variants of the reports are read by it)."""
+def _entries(
+    answer: Any,
+    site_id: int,
+    method: str,
+    id_key: str,
+    what: str,
+    keep: Callable[[dict[str, Any]], bool] = lambda entry: True,
+) -> list[dict[str, Any]]:
+    """The entries of a per-site list (goals, custom dimensions) that ``keep`` accepts.
+
+    In id order; every one has an integer id, since the reports' variants are read by it.
+    """
+    found = list(answer.values()) if isinstance(answer, dict) else answer  # limit -1: dict
+    if not isinstance(found, list):
+        raise MatomoRequestError(
+            f"site {site_id}: expected a list of {what}s, got {type(answer).__name__}",
+            method=method,
+        )
+    entries = [entry for entry in found if isinstance(entry, dict) and keep(entry)]
     for entry in entries:
-        if not _is_id(entry.get(key)):
+        if not _is_id(entry.get(id_key)):
             raise MatomoRequestError(
-                f"{what} has no usable `{key}` (got {entry.get(key)!r}, "
-                f"name: {entry.get('name')!r})",
+                f"site {site_id}: a {what} has no usable `{id_key}` (got "
+                f"{entry.get(id_key)!r}, name: {entry.get('name')!r})",
                 method=method,
             )
+    return sorted(entries, key=lambda entry: int(entry[id_key]))
 
 
 def _is_active(value: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from singer_sdk import typing as th
@@ -75,6 +76,35 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
     if isinstance(number, float) and number.is_integer() and isinstance(value, int):
         return int(number)
     return number
+
+
+def iso_timestamp(timestamp: Any) -> str | None:
+    """Unix seconds as an ISO 8601 UTC timestamp (one format, so bookmarks compare as text)."""
+    seconds = to_number(timestamp, "integer")
+    if seconds is None:  # also an odd text: an unreadable time is no time, like other values
+        return None
+    try:
+        moment = datetime.fromtimestamp(int(seconds), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat()
+
+
+def coerce(value: Any, json_type: str) -> Any:
+    """A Matomo value in the column's JSON type (numbers often arrive as strings).
+
+    Report dimensions and visit log fields are typed here; metrics by :func:`to_number`.
+    """
+    if json_type in ("integer", "number"):
+        return to_number(value, json_type)
+    if json_type == "boolean":
+        number = to_number(value, "integer")
+        return None if number is None else bool(number)
+    if json_type == "date-time":
+        return iso_timestamp(value)
+    if value is None or value is False or isinstance(value, dict | list):
+        return None
+    return str(value)
 
 
 _NUMERIC_TEXT = re.compile(r"-?\d+(\.\d+)?%?")

@@ -44,6 +44,7 @@ from tap_matomo.runtime import READ_AHEAD_ROWS
 from tap_matomo.schemas import (
     GOALS_PROPERTY,
     OTHER_METRICS_PROPERTY,
+    coerce,
     is_numeric_value,
     metric_json_type,
     metric_property,
@@ -200,12 +201,6 @@ def _dimension_value(
     return text[len(prefix) :] if record.get(dim.after) and text.startswith(prefix) else None
 
 
-def _typed(value: Any, json_type: str) -> Any:
-    if json_type in ("integer", "number"):
-        return to_number(value, json_type)
-    return None if value is None or value is False else str(value)
-
-
 def _fill_levels(spec: ReportSpec, record: dict[str, Any], flattened: bool) -> None:
     """Unflattened rows are top-level rows: the label is the first level, the rest empty.
 
@@ -255,7 +250,7 @@ def shape_row(
         record["label"] = None if row.get("label") is None else str(row["label"])
     for dim in spec.dimensions:
         value = _dimension_value(dim, row, record, params or {}, variant or {})
-        record[dim.column] = _typed(value, dim.json_type)
+        record[dim.column] = coerce(value, dim.json_type)
     if spec.levels:
         _fill_levels(spec, record, spec.flat if flattened is None else flattened)
     for name in spec.metrics:
@@ -363,12 +358,6 @@ class ReportStream(MatomoStream):
             return planned
         item = {self.spec.item_param: str(context[self.spec.item_column])}
         return [replace(p, call=ApiCall(p.call.method, {**p.call.params, **item})) for p in planned]
-
-    def _with_item(self, record: dict[str, Any], context: Context) -> dict[str, Any]:
-        """The record with its partition's item column."""
-        if self.spec.item_column:
-            record[self.spec.item_column] = context[self.spec.item_column]
-        return record
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -489,9 +478,8 @@ class ReportStream(MatomoStream):
             self.logger.info("Site %s: nothing new to read for '%s'.", site.site_id, self.name)
             return
         self._read_ahead(context, planned)
-        records: Iterator[dict[str, Any]] = (
-            self._with_item(r, context) for r in self._records(site, period, planned)
-        )
+        # The SDK adds the partition's keys (site, item) to each record.
+        records = self._records(site, period, planned)
         if self.spec.variants_of or self.spec.subtable_of:
             # Several series per chunk: date order keeps the bookmark behind unread rows.
             records = iter(sorted(records, key=lambda record: record["date"]))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -37,7 +37,7 @@ from typing_extensions import override
 from tap_matomo.client import ApiCall
 from tap_matomo.dates import DateWindow, resolve_window, site_timezone, site_today
 from tap_matomo.errors import MatomoError, MatomoRequestError
-from tap_matomo.schemas import to_number
+from tap_matomo.schemas import coerce, iso_timestamp, to_number
 from tap_matomo.settings import VisitLogSettings, visit_log_settings
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
 
@@ -240,32 +240,6 @@ def is_presentation(key: str) -> bool:
     )
 
 
-def _iso(timestamp: Any) -> str | None:
-    """Unix seconds as an ISO 8601 UTC timestamp (one format, so bookmarks compare as text)."""
-    seconds = to_number(timestamp, "integer")
-    if seconds is None:  # also an odd text: an unreadable time is no time, like other values
-        return None
-    try:
-        moment = datetime.fromtimestamp(int(seconds), tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return moment.isoformat()
-
-
-def coerce(value: Any, json_type: str) -> Any:
-    """A Matomo value in the column's type (numbers often arrive as strings)."""
-    if json_type in ("integer", "number"):
-        return to_number(value, json_type)
-    if json_type == "boolean":
-        number = to_number(value, "integer")
-        return None if number is None else bool(number)
-    if json_type == "date-time":
-        return _iso(value)
-    if value is None or value is False or isinstance(value, dict | list):
-        return None
-    return str(value)
-
-
 def _dimensions(raw: Mapping[str, Any]) -> dict[str, str | None] | None:
     found = {
         key: None if value is None else str(value)
@@ -309,7 +283,7 @@ def shape_visit(
     record: dict[str, Any] = {
         "site_id": site.site_id,
         "visit_id": int(raw["idVisit"]),
-        "last_action_time": _iso(last),
+        "last_action_time": iso_timestamp(last),
         "date": local_date(last, site.timezone).isoformat(),
     }
     for field in VISIT_FIELDS:
@@ -357,7 +331,7 @@ def shape_action(
         "visit_id": visit_id,
         "position": position,
         "type": _action_type(raw.get("type")),
-        "server_time": _iso(raw.get("timestamp")),
+        "server_time": iso_timestamp(raw.get("timestamp")),
     }
     for field in ACTION_FIELDS:
         record[field.column] = coerce(raw.get(field.source), field.json_type)
