@@ -12,12 +12,12 @@ from typing_extensions import override
 from tap_matomo.catalog import REPORTS
 from tap_matomo.errors import MatomoError
 from tap_matomo.runtime import MatomoRun
-from tap_matomo.settings import CONFIG_SCHEMA, check_settings
+from tap_matomo.settings import CONFIG_SCHEMA, check_settings, visit_log_settings
 from tap_matomo.streams.reports import ReportStream
 from tap_matomo.streams.sites import GoalsStream, SitesStream
 from tap_matomo.streams.transitions import TransitionsStream
 from tap_matomo.streams.users_flow import UsersFlowStream
-from tap_matomo.streams.visits import visit_streams
+from tap_matomo.streams.visits import drop_identity_from_catalog, visit_streams
 
 #: The class that turns the answers of a catalog entry into rows (`ReportSpec.stream_class`).
 STREAM_CLASSES: dict[str, type[ReportStream]] = {
@@ -40,6 +40,13 @@ class TapMatomo(Tap):
         streams += [STREAM_CLASSES[spec.stream_class](self, run, spec) for spec in REPORTS]
         streams += visit_streams(self, run)
         return streams
+
+    @override
+    def setup_mapper(self) -> None:
+        """Set up stream maps from a catalog that honours `visits_exclude_identity`."""
+        if visit_log_settings(dict(self.config)).exclude_identity:
+            drop_identity_from_catalog(self.input_catalog)
+        super().setup_mapper()
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

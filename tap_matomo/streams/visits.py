@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context
+from singer_sdk.singerlib import Catalog, Schema
 from typing_extensions import override
 
 from tap_matomo.client import ApiCall
@@ -384,6 +385,29 @@ OTHER_FIELDS_PROPERTY = th.Property(
 
 def _property(field: Field) -> th.Property:
     return th.Property(field.column, _TYPES[field.json_type], description=field.description)
+
+
+def drop_identity_from_catalog(catalog: Catalog | None) -> None:
+    """Take the identity columns out of a catalog's ``visits`` entry (schema and metadata).
+
+    A catalog discovered with `visits_exclude_identity` off lists them, and the SDK builds the
+    SCHEMA message and conforms records from the catalog, not from the stream: without this the
+    columns stay in the target's table (empty) although the setting is on.
+    """
+    entry = catalog.get_stream("visits") if catalog is not None else None
+    if entry is None:
+        return
+    schema = entry.schema.to_dict()
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        schema["properties"] = {
+            name: prop for name, prop in properties.items() if name not in IDENTITY_COLUMNS
+        }
+    if isinstance(schema.get("required"), list):
+        schema["required"] = [name for name in schema["required"] if name not in IDENTITY_COLUMNS]
+    entry.schema = Schema.from_dict(schema)
+    for column in IDENTITY_COLUMNS:
+        entry.metadata.pop(("properties", column), None)
 
 
 def visits_schema(*, exclude_identity: bool = False) -> dict[str, Any]:
