@@ -18,6 +18,9 @@ import pendulum
 Period = Literal["day", "week", "month", "year", "range"]
 PERIODS: tuple[str, ...] = get_args(Period)
 
+#: Matomo refuses any date before this one ("a date before first website was online").
+MATOMO_FIRST_DAY = date(1991, 8, 6)
+
 _MANUAL_OFFSET = re.compile(r"^UTC(?P<offset>[+-]\d+(?:\.\d+)?)?$")
 
 
@@ -38,6 +41,18 @@ def site_today(timezone_name: str) -> date:
     """Today's calendar date in the site's timezone."""
     now = utc_now().in_timezone(site_timezone(timezone_name))
     return date(now.year, now.month, now.day)
+
+
+def days_before(day: date, days: int) -> date:
+    """The day ``days`` before ``day``, or the first representable day when that is earlier.
+
+    Settings are bounded, but a bookmark of 0001-01-02 with a lookback must not end the run
+    with an OverflowError.
+    """
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:
+        return date.min
 
 
 def period_start(day: date, period: Period) -> date:
@@ -171,7 +186,7 @@ def resolve_window(
       re-reads that whole period (it may still be in progress).
     """
     if settings.is_single_report_date:
-        day = settings.report_date or today - timedelta(days=settings.report_days_back or 0)
+        day = settings.report_date or days_before(today, settings.report_days_back or 0)
         day = min(day, today)
         if period == "range":
             return DateWindow(day, day)
@@ -180,19 +195,22 @@ def resolve_window(
     if settings.start_date is not None:
         start = settings.start_date
     else:
-        start = today - timedelta(days=settings.start_days_back or 0)
+        start = days_before(today, settings.start_days_back or 0)
     if settings.end_date is not None:
         end = settings.end_date
     elif settings.end_days_back is not None:
-        end = today - timedelta(days=settings.end_days_back)
+        end = days_before(today, settings.end_days_back)
     else:
         end = today
     end = min(end, today)
 
+    start = max(start, MATOMO_FIRST_DAY)  # "36500 days back" means from the beginning
     if period != "range":
         if bookmark is not None:
-            start = max(start, bookmark - timedelta(days=settings.lookback_days))
+            start = max(start, days_before(bookmark, settings.lookback_days))
         start = period_start(start, period)
+        if start < MATOMO_FIRST_DAY:
+            start = next_period_start(start, period)
     if start > end:
         return None
     return DateWindow(start, end)

@@ -8,18 +8,28 @@ setting, so that a bad config fails before any request is sent.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, quote, urlparse, urlsplit
 
 from singer_sdk import typing as th
 
 from tap_matomo.catalog import reports_by_name
-from tap_matomo.dates import PERIODS, DateSettings, Period
+from tap_matomo.dates import MATOMO_FIRST_DAY, PERIODS, DateSettings, Period
 
 DEFAULT_START_DAYS_BACK = 30
+#: Bounds of the numeric settings: wide enough for any real use, narrow enough that no date or
+#: duration computed from them can overflow (a date 10,000,000 days back does not exist).
+MAX_DAYS_BACK = 36_500  # 100 years: Matomo has no data before 1991
+MAX_LOOKBACK_DAYS = 3_650
+MAX_PERIODS_PER_REQUEST = 1_000
+MAX_FINALITY_MINUTES = 10_080  # a week; Matomo closes a visit after 30 idle minutes
+MAX_ID = 4_294_967_295  # Matomo's ids are unsigned 32-bit integers
+MAX_TRANSITIONS_ROWS = 100_000
+MAX_USERS_FLOW_STEP = 1_000
 VISITS_PAGE_SIZE = 100
 VISITS_FINALITY_MINUTES = 60
 
@@ -45,7 +55,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "site_ids",
-        th.ArrayType(th.IntegerType),
+        th.ArrayType(th.IntegerType(minimum=1, maximum=MAX_ID)),
         title="Site IDs",
         description="IDs of the sites to extract. Set this or `all_sites`, not both.",
         examples=[[1, 3]],
@@ -69,7 +79,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "start_days_back",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_DAYS_BACK),
         title="Start days back",
         description="First day of the first sync as N days before the site's today "
         "(e.g. 10). Set this or `start_date`.",
@@ -83,7 +93,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "end_days_back",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_DAYS_BACK),
         title="End days back",
         description="Last day to extract as N days before the site's today (e.g. 5 with "
         "`start_days_back` 10 reads from 10 to 5 days ago). Set this or `end_date`.",
@@ -97,7 +107,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "report_days_back",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_DAYS_BACK),
         title="Report days back",
         description="Extract only the one period that contains the day N days before the "
         "site's today (1 = yesterday). Excludes the start/end settings.",
@@ -120,7 +130,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "lookback_days",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_DAYS),
         default=3,
         title="Lookback days",
         description="Days before the bookmark that an incremental sync reads again, because "
@@ -129,7 +139,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "max_periods_per_request",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_PERIODS_PER_REQUEST),
         default=31,
         title="Periods per request",
         description="Longest window (in periods) asked in one request; longer windows are cut "
@@ -182,8 +192,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.ArrayType(
             th.ObjectType(
                 th.Property("stream", th.StringType, required=True),
-                th.Property("subtable_id", th.IntegerType(minimum=1), required=True),
-                th.Property("site_id", th.IntegerType(minimum=1)),
+                th.Property(
+                    "subtable_id", th.IntegerType(minimum=1, maximum=MAX_ID), required=True
+                ),
+                th.Property("site_id", th.IntegerType(minimum=1, maximum=MAX_ID)),
             )
         ),
         title="Subtable IDs",
@@ -215,14 +227,14 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "transitions_limit_before_grouping",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_TRANSITIONS_ROWS),
         title="Transitions rows per list",
         description="Rows Matomo keeps in each Transitions list (previous pages, referrers...) "
         "before it groups the rest into `Others`; default: Matomo's 5.",
     ),
     th.Property(
         "users_flow_interaction_positions",
-        th.ArrayType(th.IntegerType(minimum=1)),
+        th.ArrayType(th.IntegerType(minimum=1, maximum=MAX_USERS_FLOW_STEP)),
         title="Users Flow steps",
         description="Interaction steps (1 = the entry page) whose every action the stream "
         "`users_flow_interaction_actions` reads (UsersFlow.getInteractionActions), one "
@@ -241,7 +253,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "visits_finality_minutes",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_FINALITY_MINUTES),
         default=VISITS_FINALITY_MINUTES,
         title="Visit finality window",
         description="Minutes before the bookmark that the next sync reads again: visits still "
@@ -367,27 +379,73 @@ class TapSettings:
     #: The `segment` setting (Matomo segment definition), None when not set.
     segment: str | None = None
     http: RequestSettings = field(default_factory=lambda: RequestSettings.from_config({}))
+    #: Harmless problems fixed while parsing (e.g. duplicate site ids), for one warning each.
+    notes: tuple[str, ...] = ()
 
     def period_for(self, stream_name: str) -> Period:
         """The period a stream uses: its override or the default."""
         return self.period_overrides.get(stream_name, self.period)
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _parse_date(config: dict[str, Any], key: str, errors: list[str]) -> date | None:
+    """A whole YYYY-MM-DD date, or a whole ISO date-time read as its day.
+
+    Meltano writes `start_date` as a date-time; ``2026-11-20garbage`` is refused, not read as
+    its first ten characters.
+    """
     value = config.get(key)
     if value in (None, ""):
         return None
-    text = str(value)
-    if _DATE.match(text):
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            pass
-    errors.append(f"`{key}`: {value!r} is not a date; write it as YYYY-MM-DD.")
-    return None
+    text = str(value).strip()
+    day = None
+    if _DATE.fullmatch(text[:10]) and (len(text) == 10 or text[10] in "T "):
+        with contextlib.suppress(ValueError):
+            day = datetime.fromisoformat(text).date()
+    if day is None:
+        errors.append(f"`{key}`: {value!r} is not a date; write it as YYYY-MM-DD.")
+    elif day < MATOMO_FIRST_DAY:
+        errors.append(
+            f"`{key}`: {text} is before {MATOMO_FIRST_DAY}, the first day Matomo accepts."
+        )
+        day = None
+    return day
+
+
+def _check_token(value: Any, errors: list[str]) -> str:
+    """`token_auth`: a non-blank string (surrounding blanks, e.g. a pasted newline, dropped).
+
+    Checked before any request: Matomo counts a refused token as a failed login, and locks the
+    IP out after a few.
+    """
+    token = value.strip() if isinstance(value, str) else ""
+    if not token:
+        errors.append(
+            "`token_auth` is empty: give a Matomo token (Administration > Personal > Security > "
+            "Auth tokens), or `anonymous` for a public Matomo."
+        )
+    return token
+
+
+def _check_site_ids(value: Any, notes: list[str]) -> tuple[int, ...] | None:
+    """`site_ids` without duplicates, in the given order.
+
+    ``[1, 1]`` can only mean site 1, so the duplicate is dropped with a warning rather than
+    failing a scheduled run (without this every record of the site was emitted twice).
+    """
+    if not value:
+        return None
+    ids = tuple(int(i) for i in value)
+    unique = tuple(dict.fromkeys(ids))
+    if len(unique) < len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        notes.append(
+            f"`site_ids` lists site(s) {', '.join(map(str, repeated))} more than once; each "
+            "site is extracted once. Remove the duplicates from the setting."
+        )
+    return unique
 
 
 #: Settings that list items (pages, Users Flow steps): one stream partition per site and item.
@@ -416,6 +474,7 @@ def _check_items(config: dict[str, Any], errors: list[str]) -> dict[str, tuple[s
 def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str]]:
     """Parse the config into :class:`TapSettings`, or return the problems found."""
     errors: list[str] = []
+    notes: list[str] = []
 
     url = str(config.get("url") or "").strip()
     parsed = urlparse(url)
@@ -425,6 +484,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             "e.g. https://analytics.example.com"
         )
 
+    token_auth = _check_token(config.get("token_auth"), errors)
     site_ids = config.get("site_ids")
     all_sites = bool(config.get("all_sites"))
     if site_ids and all_sites:
@@ -507,8 +567,8 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
     return (
         TapSettings(
             url=url,
-            token_auth=str(config.get("token_auth") or ""),
-            site_ids=tuple(int(i) for i in site_ids) if site_ids else None,
+            token_auth=token_auth,
+            site_ids=_check_site_ids(site_ids, notes),
             dates=date_settings,
             period=period,
             period_overrides=overrides,
@@ -521,6 +581,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             transitions_limit_before_grouping=config.get("transitions_limit_before_grouping"),
             segment=segment,
             http=RequestSettings.from_config(config),
+            notes=tuple(notes),
         ),
         [],
     )
@@ -613,3 +674,48 @@ def visit_log_settings(config: dict[str, Any]) -> VisitLogSettings:
         finality_minutes=int(setting(config, "visits_finality_minutes")),
         exclude_identity=bool(setting(config, "visits_exclude_identity")),
     )
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+#: The settings the schema marks secret (`token_auth`).
+SECRET_SETTINGS = tuple(
+    name for name, prop in CONFIG_SCHEMA.to_dict()["properties"].items() if prop.get("secret")
+)
+
+
+def secret_values(config: dict[str, Any]) -> list[str]:
+    """Every secret text of a config, longest first (so that no part of one is left).
+
+    The secret settings' values (whatever their type, so that a token given as a list is
+    masked too) and the password or token written into `url`, raw and URL-encoded.
+    """
+    found: list[str] = []
+
+    def leaves(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                leaves(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                leaves(item)
+        elif value is not None and not isinstance(value, bool):
+            found.append(str(value))
+
+    for name in SECRET_SETTINGS:
+        leaves(config.get(name))
+    url = config.get("url")
+    if isinstance(url, str):
+        parsed = urlsplit(url.strip())
+        leaves(parsed.password)
+        leaves(parse_qs(parsed.query).get("token_auth"))
+    texts = {text for value in found for text in (value, value.strip()) if text.strip()}
+    texts |= {quote(text, safe="") for text in texts}
+    return sorted(texts, key=len, reverse=True)
+
+
+def mask_secrets(text: str, config: dict[str, Any]) -> str:
+    """The text with every secret of the config replaced by ``***``."""
+    for secret in secret_values(config):
+        text = text.replace(secret, "***")
+    return text
