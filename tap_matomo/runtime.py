@@ -98,6 +98,16 @@ class MatomoRun:
             ids: Sequence[int] = sorted(viewable)
         else:
             missing = [site_id for site_id in wanted if site_id not in viewable]
+            if missing and not viewable:
+                # Matomo 4 answers an unknown token as `anonymous`: HTTP 200 and no site. Not
+                # retried: each such request counts as a failed login towards Matomo's lockout.
+                raise MatomoError(
+                    "`token_auth`: the token can view no site at all, so it is most likely "
+                    "wrong or expired (Matomo 4 answers an unknown token as anonymous, with no "
+                    f"site; site(s) {', '.join(map(str, missing))} were asked for). Check "
+                    "`token_auth` (a token of a user with view access to `site_ids`), then "
+                    "`site_ids`."
+                )
             if missing:
                 raise MatomoError(
                     f"`site_ids`: site(s) {', '.join(map(str, missing))} do not exist or the "
