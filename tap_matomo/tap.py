@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
+import click
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
 from tap_matomo.catalog import REPORTS
-from tap_matomo.errors import MatomoError
+from tap_matomo.cli import ConfigInput, MatomoCommand
+from tap_matomo.inputs import (
+    check_catalog,
+    check_state_shape,
+    read_environment_config,
+    read_json_object,
+)
 from tap_matomo.runtime import MatomoRun
-from tap_matomo.settings import CONFIG_SCHEMA, check_settings, visit_log_settings
+from tap_matomo.settings import CONFIG_SCHEMA, check_settings, mask_secrets, visit_log_settings
+from tap_matomo.state_check import Bookmark, check_bookmarks, future_bookmarks
+from tap_matomo.streams.base import MatomoStream
 from tap_matomo.streams.reports import ReportStream
 from tap_matomo.streams.sites import GoalsStream, SitesStream
 from tap_matomo.streams.transitions import TransitionsStream
 from tap_matomo.streams.users_flow import UsersFlowStream
 from tap_matomo.streams.visits import drop_identity_from_catalog, visit_streams
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 #: The class that turns the answers of a catalog entry into rows (`ReportSpec.stream_class`).
 STREAM_CLASSES: dict[str, type[ReportStream]] = {
@@ -32,6 +46,8 @@ class TapMatomo(Tap):
 
     name = "tap-matomo"
     config_jsonschema = CONFIG_SCHEMA.to_dict()
+    #: How messages name the state: the command line names its file.
+    state_source = "The state"
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -50,25 +66,167 @@ class TapMatomo(Tap):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors = super()._validate_config(raise_errors=raise_errors)
-        if errors:
-            return errors
-        _, errors = check_settings(dict(self.config))
+        """The schema's checks, then ours; every message names its setting, secrets masked."""
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        # The SDK's validator (it also fills the defaults in), with our wording.
+        errors = [_schema_error(e) for e in JSONSchemaValidator(schema).iter_errors(self._config)]
+        if not errors:
+            settings, errors = check_settings(dict(self.config))
+            for note in settings.notes if settings else ():
+                self.logger.warning("%s", note)
+        errors = [mask_secrets(error, dict(self.config)) for error in errors]
         if errors:
             if raise_errors:
                 raise ConfigValidationError("Config validation failed", errors=errors)
             self.logger.warning("Config validation failed: %s", "; ".join(errors))
         return errors
 
+    @override
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Load a state whose shape is checked (the SDK indexes into it unchecked)."""
+        check_state_shape(state)
+        super().load_state(state)
+
+    @override
+    def sync_all(self) -> None:
+        """Sync, once every bookmark of the streams to sync is known to be usable."""
+        selected = [s for s in self.streams.values() if s.selected or s.has_selected_descendents]
+        bookmarks = check_bookmarks(self.state, selected, self.state_source)
+        self._forget_future_bookmarks(bookmarks)
+        super().sync_all()
+
+    def _forget_future_bookmarks(self, bookmarks: list[Bookmark]) -> None:
+        """Warn of each bookmark after its site's today, and read its partition from the start.
+
+        Such a bookmark comes from a wrong clock, a hand-edited state or another server's
+        state; kept, it skipped its stream until the calendar caught up, losing what happened
+        meanwhile. Read again from the configured start, nothing is lost: records replace
+        earlier ones by primary key, and the partition gets a true bookmark.
+        """
+        if not bookmarks:
+            return
+        run = next(s.run for s in self.streams.values() if isinstance(s, MatomoStream))
+
+        def timezone_of(site_id: int) -> str | None:
+            try:
+                return run.site(site_id).timezone
+            except KeyError:  # a site no longer configured: its bookmark is not used
+                return None
+
+        for bookmark, today in future_bookmarks(bookmarks, timezone_of):
+            self.logger.warning(
+                "%s: stream '%s', site %s: the bookmark %s is after the site's today "
+                "(%s), so a wrong clock or another server's state wrote it. Ignoring it: the "
+                "site is read from the configured start (`start_date`/`start_days_back`) and "
+                "gets a new bookmark.",
+                self.state_source,
+                bookmark.stream,
+                bookmark.site_id,
+                bookmark.value.isoformat(),
+                today.isoformat(),
+            )
+            stream_state = self.state["bookmarks"][bookmark.stream]
+            for partition in stream_state.get("partitions", []):
+                if partition.get("context") == bookmark.context:
+                    partition.pop("replication_key_value", None)
+
+    # -- the command line -----------------------------------------------------------------------
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        """The settings of ``--config ENV``; a variable that cannot be parsed is named."""
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        return read_environment_config(schema, cls._env_var_prefix)
+
     @classmethod
     @override
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Run the sync; a Matomo error ends it with one clear line and exit code 1."""
-        try:
-            super().invoke(*args, **kwargs)
-        except MatomoError as exc:
-            logging.getLogger(cls.name).error("%s", exc)
-            raise SystemExit(1) from None
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command and options, failing with one clear line (see cli.py).
+
+        `--catalog` and `--state` are read here, not opened by click, so that a missing file
+        is named like any other input problem.
+        """
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name in ("catalog", "state"):
+                param.type = click.STRING
+        return MatomoCommand(
+            name=command.name,
+            callback=command.callback,
+            params=command.params,
+            help=command.help,
+            context_settings={"help_option_names": ["--help"]},
+            logger=cls.logger,
+        )
+
+    @classmethod
+    @override
+    def cb_config(
+        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+    ) -> ConfigInput:  # type: ignore[override]
+        """Read the `--config` files (later ones override earlier ones), or note `ENV`."""
+        config = ConfigInput()
+        for path in value:
+            if path == "ENV":
+                config.parse_env = True
+            else:
+                config.config |= read_json_object(path, "--config")
+        if isinstance(ctx.command, MatomoCommand):
+            ctx.command.known_config = {
+                **config.config,
+                **(cls._env_var_config if config.parse_env else {}),
+            }
+        return config
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: ConfigInput | None = None,
+        state: str | None = None,
+        catalog: str | None = None,
+    ) -> None:
+        """Run the sync from the command line's files, each read and checked first."""
+        super(Tap, cls).invoke(about=about, about_format=about_format)
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or ConfigInput()
+        catalog_dict = None
+        if catalog is not None:
+            catalog_dict = read_json_object(catalog, "--catalog")
+            check_catalog(catalog_dict, f"Catalog file {catalog!r} (`--catalog`)")
+        state_dict = None
+        state_source = f"State file {state!r} (`--state`)"
+        if state is not None:
+            state_dict = read_json_object(state, "--state")
+            check_state_shape(state_dict, state_source)
+        tap = cls(
+            config=config.config,
+            state=state_dict,
+            catalog=catalog_dict,
+            parse_env_config=config.parse_env,
+            validate_config=True,
+        )
+        if state is not None:
+            tap.state_source = state_source
+        tap.sync_all()
+
+
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+def _schema_error(error: ValidationError) -> str:
+    """A schema error naming its setting the project's way: "`site_ids[0]`: ..."."""
+    if not error.path:
+        if error.validator == "required" and (match := _REQUIRED.match(error.message)):
+            return f"`{match.group(1)}` is required (`tap-matomo --about` lists the settings)."
+        return error.message
+    first, *rest = error.path
+    return f"`{first}{''.join(f'[{part}]' for part in rest)}`: {error.message}"
 
 
 if __name__ == "__main__":

@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.exceptions import AbortedSyncExceptionBase, MaxRecordsLimitException
 from typing_extensions import override
-
-from tap_matomo.errors import MatomoError
-
-#: Exceptions whose "unhandled error" line from the SDK would be a false alarm.
-_HANDLED = (MatomoError, AbortedSyncExceptionBase, MaxRecordsLimitException)
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -43,12 +37,13 @@ class MatomoStream(Stream):
 
     @override
     def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
-        """Log; the SDK's "unhandled error" line is INFO when the error is handled elsewhere.
+        """Log; the SDK's "unhandled error" line is INFO: the error is reported elsewhere.
 
-        ``TapMatomo.invoke`` logs a MatomoError as the run's one ERROR line, which says what to
-        fix; the record limit of `--test` aborts every stream on purpose.
+        The command line (cli.py) logs every failure as the run's one ERROR line, which says
+        what to fix (a bug's traceback at DEBUG); the record limit of `--test` aborts every
+        stream on purpose. Used as a library, the exception reaches the caller.
         """
-        if level == logging.ERROR and isinstance(sys.exc_info()[1], _HANDLED):
+        if level == logging.ERROR and sys.exc_info()[1] is not None:
             level = logging.INFO
         super().log(message, *args, level=level, **kwargs)
 

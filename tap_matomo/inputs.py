@@ -1,0 +1,168 @@
+"""The tap's input files (config, catalog, state): read and checked before the tap starts.
+
+The SDK reads them with tracebacks for a missing file or bad JSON and trusts their shape, so a
+catalog whose `streams` is not a list or a state whose `partitions` is not a list failed deep
+inside it, blamed on something else. Here each problem is one :class:`InputError` that names the
+file, the part of it that is wrong, and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from singer_sdk.configuration._dict_config import parse_environment_config
+
+#: What to do with a state that cannot be used (the tap never repairs a state by guessing).
+STATE_REMEDY = (
+    "Fix the state, or drop it (a run without `--state`, `meltano state clear`, or "
+    "`meltano run --full-refresh`) to extract again from the configured start."
+)
+CATALOG_REMEDY = "Run `tap-matomo --discover` for a valid catalog and select streams in it."
+
+
+class InputError(ValueError):
+    """A config, catalog or state that the tap cannot use; the message says what to fix."""
+
+
+def read_json_object(path: str, option: str) -> dict[str, Any]:
+    """The JSON object in a file given to a command line option (``--config``...)."""
+    what = f"{option.lstrip('-').capitalize()} file {path!r} (`{option}`)"
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"{what} was not found: check the path."
+        raise InputError(msg) from None
+    except IsADirectoryError:
+        msg = f"{what} is a directory: give the path of a JSON file."
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{what} is not UTF-8 text: give a JSON file."
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"{what} cannot be read ({exc.strerror or type(exc).__name__}): check the path."
+        raise InputError(msg) from None
+    if not text.strip():
+        msg = f"{what} is empty: it must hold a JSON object."
+        raise InputError(msg)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # The decoder's message names the position, never the file's content (no secret).
+        msg = f"{what} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = f"{what} is nested too deeply to be a JSON {option.lstrip('-')}."
+        raise InputError(msg) from None
+    if not isinstance(value, dict):
+        msg = f"{what} holds {_kind(value)}, not a JSON object."
+        raise InputError(msg)
+    return value
+
+
+def read_environment_config(schema: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The settings given as environment variables (``--config ENV``), as the SDK parses them.
+
+    The SDK ends with a bare ValueError (``invalid literal for int()``) or JSONDecodeError on
+    the first variable it cannot parse; this names the variable and its setting (never the
+    value: it may be the token).
+    """
+    try:
+        return parse_environment_config(schema, prefix)
+    except ValueError:
+        pass
+    for name, prop in schema.get("properties", {}).items():
+        try:
+            parse_environment_config({"properties": {name: prop}}, prefix, dotenv_path=None)
+        except ValueError:
+            variable = prefix + name.upper().replace("-", "_")
+            kinds = prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")]
+            kind = next((k for k in kinds if k != "null"), "value")
+            example = {"integer": "e.g. 3", "array": "JSON, e.g. [1, 2]", "object": "JSON"}
+            msg = (
+                f"Environment variable {variable} (setting `{name}`) is not a valid {kind}: "
+                f"write it as {example.get(kind, 'the setting expects')}."
+            )
+            raise InputError(msg) from None
+    raise AssertionError("unreachable")  # pragma: no cover - one variable failed above
+
+
+def check_catalog(catalog: dict[str, Any], source: str = "The catalog") -> None:
+    """The parts of a Singer catalog the SDK relies on without checking them."""
+    streams = catalog.get("streams")
+    if not isinstance(streams, list):
+        msg = f"{source}: `streams` must be a list of stream entries, not {_kind(streams)}. "
+        raise InputError(msg + CATALOG_REMEDY)
+    for index, entry in enumerate(streams):
+        where = f"{source}: `streams[{index}]`"
+        if not isinstance(entry, dict):
+            msg = f"{where} must be a stream entry (an object), not {_kind(entry)}. "
+            raise InputError(msg + CATALOG_REMEDY)
+        name = entry.get("tap_stream_id")
+        if not isinstance(name, str) or not name:
+            msg = f"{where} has no `tap_stream_id`. "
+            raise InputError(msg + CATALOG_REMEDY)
+        where = f"{source}: stream {name!r}"
+        schema = entry.get("schema")
+        if not isinstance(schema, dict):
+            msg = f"{where} has no `schema` object (got {_kind(schema)}). "
+            raise InputError(msg + CATALOG_REMEDY)
+        if not isinstance(schema.get("properties", {}), dict):
+            msg = f"{where}: `schema.properties` must be an object. "
+            raise InputError(msg + CATALOG_REMEDY)
+        metadata = entry.get("metadata", [])
+        if not isinstance(metadata, list) or not all(
+            isinstance(m, dict)
+            and isinstance(m.get("breadcrumb"), list)
+            and isinstance(m.get("metadata"), dict)
+            for m in metadata
+        ):
+            msg = f"{where}: `metadata` must be a list of {{breadcrumb, metadata}} objects. "
+            raise InputError(msg + CATALOG_REMEDY)
+        if not isinstance(entry.get("key_properties", []), list):
+            msg = f"{where}: `key_properties` must be a list. "
+            raise InputError(msg + CATALOG_REMEDY)
+
+
+def check_state_shape(state: Any, source: str = "The state") -> None:
+    """The shape of a Singer state: objects where the SDK indexes, lists where it iterates."""
+    if not isinstance(state, dict):
+        msg = f"{source} must be a JSON object, not {_kind(state)}. "
+        raise InputError(msg + STATE_REMEDY)
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        msg = f"{source}: `bookmarks` must be an object of stream name -> bookmark. "
+        raise InputError(msg + STATE_REMEDY)
+    for stream, bookmark in bookmarks.items():
+        where = f"{source}: the bookmark of stream {stream!r}"
+        if not isinstance(bookmark, dict):
+            msg = f"{where} must be an object, not {_kind(bookmark)}. "
+            raise InputError(msg + STATE_REMEDY)
+        partitions = bookmark.get("partitions", [])
+        if not isinstance(partitions, list):
+            msg = f"{where}: `partitions` must be a list, not {_kind(partitions)}. "
+            raise InputError(msg + STATE_REMEDY)
+        for index, partition in enumerate(partitions):
+            if not isinstance(partition, dict) or not isinstance(partition.get("context"), dict):
+                msg = (
+                    f"{where}: `partitions[{index}]` must be an object with a `context` "
+                    'object (e.g. {"site_id": 1}). '
+                )
+                raise InputError(msg + STATE_REMEDY)
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's kind for a message (never the value: it could be a secret)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
