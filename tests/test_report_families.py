@@ -487,6 +487,7 @@ def test_flattening_values_are_declared_per_stream() -> None:
     settings, errors = check_settings(
         {
             "url": "https://m.example.com",
+            "token_auth": "anonymous",
             "site_ids": [1],
             "report_flattening": {"events_names": "eventCategory", "actions_page_urls": "none"},
         }
