@@ -22,7 +22,7 @@ _INTEGER_NAMES = frozenset(
 #: Page-speed hit counts (``nb_hits_with_time_network``...), not times.
 _INTEGER_PREFIXES = ("nb_hits_with_time_",)
 _NUMBER_PATTERN = re.compile(
-    r"(rate|avg_|_per_|attrib|revenue|value|price|_time_|^lat$|^long$|ratio|evolution$)"
+    r"(rate|avg_|_per_|percent|attrib|revenue|value|price|_time_|^lat$|^long$|ratio|evolution$)"
 )
 _INTEGER_PATTERN = re.compile(
     r"^(nb_|sum_daily_|entry_nb_|exit_nb_|entry_bounce_count|max_actions|bounce_count|"

@@ -18,6 +18,7 @@ transforming the recorded answer of the sibling call, period by period and site 
   and 3 answer the dimensions the recordings README lists for them (2: id 1 "Author", action
   scope; 3: id 1 "Industry", visit scope), shaped like 0014. Sites past 3 (benchmarks add
   them) get the list of site ``(id - 1) % 3 + 1``, as their goals do.
+- The catalog's reports of issue 10 that no recording answers: tests/hand_built_catalog.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tests import hand_built_catalog
 from tests.fake_matomo import FakeMatomo
 
 Rows = list[dict[str, Any]]
@@ -78,6 +80,7 @@ def install(fake: FakeMatomo) -> None:
     for method in ("Goals.getItemsName", "Goals.getItemsCategory"):
         fake.handlers[method] = _cart_items(fake)
     fake.handlers[CONFIGURED_DIMENSIONS] = _configured_dimensions(fake)
+    hand_built_catalog.install(fake)
 
 
 def _page_titles(fake: FakeMatomo, kind: str) -> Callable[[dict[str, str]], tuple[int, Any]]:
