@@ -135,7 +135,7 @@ def _sibling(fake: FakeMatomo, method: str, rows: Callable[[Any], Rows]) -> Hand
     """The answer of ``method`` for the same call, each period's value through ``rows``."""
 
     def answer(params: dict[str, str]) -> Answer:
-        status, body = fake.answer_call({**params, "method": method})
+        status, body = fake.answer_recorded({**params, "method": method})
         return status, map_periods(params, body, rows)
 
     return answer
@@ -187,11 +187,11 @@ def _following_search(fake: FakeMatomo, pages_method: str) -> Handler:
     """Matomo's ``keepPagesFollowingSearch`` over the pages report of the same call."""
 
     def answer(params: dict[str, str]) -> Answer:
-        status, body = fake.answer_call({**params, "method": pages_method})
+        status, body = fake.answer_recorded({**params, "method": pages_method})
         if params.get("flat") != "1":
             return status, map_periods(params, body, kept_top_rows)
         top_params = {key: value for key, value in params.items() if key != "flat"}
-        _, top = fake.answer_call({**top_params, "method": pages_method})
+        _, top = fake.answer_recorded({**top_params, "method": pages_method})
         if _is_multi_date(params) and isinstance(body, dict) and isinstance(top, dict):
             return status, {
                 key: kept_flat_rows(period, top.get(key, [])) for key, period in body.items()
@@ -267,7 +267,7 @@ def _dashboard_row(fake: FakeMatomo) -> Handler:
     def answer(params: dict[str, str]) -> Answer:
         site = params.get("idSite", "")
         everyone = {k: v for k, v in params.items() if k not in ("idSite", "enhanced")}
-        status, body = fake.answer_call({**everyone, "method": "MultiSites.getAll"})
+        status, body = fake.answer_recorded({**everyone, "method": "MultiSites.getAll"})
         if _is_error(body) and fake.synthesize:
             body = _synthesized_dashboard(fake, everyone)
 
@@ -292,7 +292,7 @@ def _is_error(body: Any) -> bool:
 def _synthesized_dashboard(fake: FakeMatomo, params: dict[str, str]) -> Any:
     """The recorded month (0457) for every period asked (``synthesize``: benchmarks, suites)."""
     month = {**params, "method": "MultiSites.getAll", "period": "month", "date": "2026-10-01"}
-    _, rows = fake.answer_call(month)
+    _, rows = fake.answer_recorded(month)
     if not _is_multi_date(params):
         return rows
     first, _, last = params["date"].partition(",")
@@ -305,8 +305,8 @@ def _synthesized_dashboard(fake: FakeMatomo, params: dict[str, str]) -> Any:
 def _enhance(fake: FakeMatomo, params: dict[str, str], body: Any) -> Any:
     """Add ``enhanced=1``'s conversions, orders and product revenue (from ``Goals.get``)."""
     plain = {k: v for k, v in params.items() if k != "enhanced"}
-    _, goals = fake.answer_call({**plain, "method": "Goals.get"})
-    _, orders = fake.answer_call({**plain, "method": "Goals.get", "idGoal": "ecommerceOrder"})
+    _, goals = fake.answer_recorded({**plain, "method": "Goals.get"})
+    _, orders = fake.answer_recorded({**plain, "method": "Goals.get", "idGoal": "ecommerceOrder"})
     if any(_is_error(b) for b in (body, goals, orders)):
         return body
     if not _is_multi_date(params):

@@ -14,6 +14,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_matomo.tap import TapMatomo
 from tests import hand_built
+from tests.conftest import catalog_selecting
 from tests.fake_live import FakeLive
 from tests.fake_matomo import TOKEN, FakeMatomo
 
@@ -41,15 +42,24 @@ OPT_IN_STREAMS = [
         config=SAMPLE_CONFIG, parse_env_config=False, validate_config=False
     ).streams.values()
     if not stream.selected_by_default
+    and stream.name not in ("user_ids", "main_metrics", "all_websites")  # off, but they read
 ] + ["actions_page_url", "actions_page_title"]
 
 #: An attribute test warns when every value is null, as `other_metrics` is for reports whose
 #: metrics the schema all declares: nothing to check there, not a failure.
 pytestmark = pytest.mark.filterwarnings("ignore:No records were available to test:UserWarning")
 
+#: Every stream selected, so the suite also checks the streams off by default that read
+#: something under this config (User IDs, main metrics, All Websites).
+EVERY_STREAM = catalog_selecting(
+    SAMPLE_CONFIG,
+    set(TapMatomo(config=SAMPLE_CONFIG, parse_env_config=False, validate_config=False).streams),
+)
+
 TestTapMatomo = get_tap_test_class(
     tap_class=TapMatomo,
     config=SAMPLE_CONFIG,
     parse_env_config=False,
+    catalog=EVERY_STREAM,
     suite_config=SuiteConfig(max_records_limit=50, ignore_no_records_for_streams=OPT_IN_STREAMS),
 )
