@@ -30,7 +30,7 @@ MAX_FINALITY_MINUTES = 10_080  # a week; Matomo closes a visit after 30 idle min
 MAX_ID = 4_294_967_295  # Matomo's ids are unsigned 32-bit integers
 MAX_TRANSITIONS_ROWS = 100_000
 MAX_USERS_FLOW_STEP = 1_000
-VISITS_PAGE_SIZE = 100
+VISITS_PAGE_SIZE = 500
 VISITS_FINALITY_MINUTES = 60
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -246,10 +246,12 @@ CONFIG_SCHEMA = th.PropertiesList(
         "visits_page_size",
         th.IntegerType(minimum=1, maximum=10000),
         default=VISITS_PAGE_SIZE,
-        title="Visits per request",
-        description="Visits asked per `Live.getLastVisitsDetails` request. Smaller pages are "
-        "lighter for Matomo (each page also loads every action of its visits); no visit is "
-        "lost whatever the size.",
+        title="Visits per call",
+        description="Visits asked per `Live.getLastVisitsDetails` call, which covers one "
+        "site-local day (the calls of many days share one bulk request). The default is the "
+        "biggest page Matomo's own visitor log offers, so that a typical day is one call and a "
+        "busy day few calls in a row. Smaller pages are lighter for Matomo (each page also "
+        "loads every action of its visits); no visit is lost whatever the size.",
     ),
     th.Property(
         "visits_finality_minutes",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -78,11 +79,15 @@ class FakeLive:
         timezones: dict[int, str] | None = None,
         now: int = RECORDED_NOW,
         offset_bug: bool = False,
+        copies: bool = True,
     ) -> None:
         self.visits = copy.deepcopy(recorded_visits() if visits is None else visits)
         self.timezones = dict(SITE_TIMEZONES if timezones is None else timezones)
         self.now = now
         self.offset_bug = offset_bug
+        #: Answer copies of the visits, so that a test may change them after answering (the
+        #: bench, which serializes every answer at once, leaves it off to stay fast).
+        self.copies = copies
         #: Sites whose visits log is deactivated (``"all"``: deactivated globally).
         self.deactivated: set[int | str] = set()
         #: Every call received, and the (site, visit) keys answered to it.
@@ -102,24 +107,28 @@ class FakeLive:
                 message = DEACTIVATED_FOR_SITE.format(site=site)
                 return 200, {"result": "error", "message": message}
         rows = [v for v in self.visits.values() if int(v["idSite"]) in sites]
+        low, high = None, None
         if params.get("period") and params.get("date"):
             # Several sites: Matomo computes the window in UTC (recording 0528).
             zone_site = next(iter(sites)) if len(sites) == 1 else None
-            rows = [
-                v for v in rows if self._in_window(v, params["period"], params["date"], zone_site)
-            ]
+            low, high = self._bounds(params["period"], params["date"], zone_site)
         if params.get("minTimestamp"):
-            minimum = int(params["minTimestamp"])
-            rows = [v for v in rows if int(v["lastActionTimestamp"]) > minimum]
+            # strictly greater, seconds
+            low = max(low or 0, int(params["minTimestamp"]) + 1)
+        rows = [
+            v
+            for v in rows
+            if (low is None or int(v["lastActionTimestamp"]) >= low)
+            and (high is None or int(v["lastActionTimestamp"]) <= high)
+        ]
         # By last action time then idVisit, sites mixed (recording 0528).
         rows.sort(key=lambda v: (int(v["lastActionTimestamp"]), int(v["idVisit"])))
         if params.get("filter_sort_order", "desc").lower() != "asc":
             rows.reverse()
         rows = self._page(rows, params)
-        answer = copy.deepcopy(rows)
+        answer = copy.deepcopy(rows) if self.copies else rows
         if params.get("doNotFetchActions") == "1":
-            for visit in answer:
-                visit["actionDetails"] = []
+            answer = [{**visit, "actionDetails": []} for visit in answer]
         self.served[-1] = [(int(v["idSite"]), int(v["idVisit"])) for v in rows]
         return 200, answer
 
@@ -161,7 +170,8 @@ class FakeLive:
             return self.today(site_id) - timedelta(days=1)
         return date.fromisoformat(text)
 
-    def _in_window(self, visit: Visit, period: str, when: str, site_id: int | None) -> bool:
+    def _bounds(self, period: str, when: str, site_id: int | None) -> tuple[int, int | None]:
+        """The first and last second of a window (Model::getStartAndEndDate), both inclusive."""
         if period == "range":
             first, _, last = when.partition(",")
             start, end = self._day(site_id, first), self._day(site_id, last)
@@ -175,8 +185,7 @@ class FakeLive:
             if period == "day":
                 low = self.midnight(site_id, start - timedelta(days=1))
             high = None
-        second = int(visit["lastActionTimestamp"])
-        return second >= low and (high is None or second <= high)
+        return low, high
 
     # -- synthetic visits ---------------------------------------------------------------------
 
@@ -249,6 +258,36 @@ class FakeLive:
             }
         )
         return visit
+
+    def spread_copies(
+        self, site_id: int, start: date, days: int, count: int, seed: int = 0
+    ) -> None:
+        """Add ``count`` copies of the recorded visits to a site, at random seconds of ``days``
+        site-local days from ``start`` (the bench's visit log of a busy site).
+
+        Each copy keeps its actions and durations: every time field moves by the same amount.
+        """
+        rng = random.Random(seed)
+        models = [self.visits[key] for key in sorted(self.visits)] or list(
+            recorded_visits().values()
+        )
+        low = self.midnight(site_id, start)
+        high = self.midnight(site_id, start + timedelta(days=days))
+        next_id = self._next_id()
+        for second in sorted(rng.randrange(low, high) for _ in range(count)):
+            visit = copy.deepcopy(rng.choice(models))
+            shift = second - int(visit["lastActionTimestamp"])
+            for key in ("lastActionTimestamp", "serverTimestamp", "firstActionTimestamp"):
+                visit[key] = int(visit[key]) + shift
+            for action in visit["actionDetails"]:
+                if action.get("timestamp") is not None:
+                    action["timestamp"] = int(action["timestamp"]) + shift
+            visit["lastActionDateTime"] = _utc_text(second)
+            visit["serverDate"] = _utc_text(second)[:10]
+            visit["idSite"] = site_id
+            visit["idVisit"] = next_id
+            self.visits[(site_id, next_id)] = visit
+            next_id += 1
 
     def _next_id(self) -> int:
         return max((key[1] for key in self.visits), default=0) + 1

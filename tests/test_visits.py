@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,10 +16,11 @@ from jsonschema import Draft202012Validator
 from tap_matomo import dates
 from tap_matomo.client import ApiCall, MatomoClient
 from tap_matomo.errors import MatomoError
+from tap_matomo.streams import visit_paging
 from tap_matomo.streams.visits import ACTION_FIELDS, VISIT_FIELDS, VisitsStream
 from tests.conftest import base_config, run_sync
 from tests.fake_live import FakeLive, recorded_visits
-from tests.fake_matomo import RECORDINGS, TOKEN, FakeMatomo
+from tests.fake_matomo import RECORDINGS, TOKEN, FakeMatomo, Received
 
 LIVE = "Live.getLastVisitsDetails"
 STREAMS = {"visits", "visit_actions"}
@@ -139,6 +140,96 @@ def test_full_window_every_visit_exactly_once(
     if page_size < 100:
         served = Counter(key for answer in live.served for key in answer)
         assert max(served.values()) > 1, "page boundaries should re-read the boundary second"
+
+
+def live_requests(fake: FakeMatomo) -> list[int]:
+    """The visit log HTTP requests received, as the number of Live calls each carried."""
+    sizes = []
+    for received in fake.requests:
+        if LIVE not in received.methods:
+            continue
+        inner = [k for k in received.params if k.startswith("urls[")]
+        sizes.append(len(inner) if received.api_method == "API.getBulkRequest" else 1)
+    return sizes
+
+
+def spread_live(fake: FakeMatomo, visits: int, start: date, days: int) -> FakeLive:
+    """A visit log of site 1 (UTC) holding only ``visits`` copies spread over the days."""
+    live = FakeLive({})
+    live.spread_copies(1, start, days, visits)
+    fake.handlers[LIVE] = live
+    return live
+
+
+@pytest.mark.parametrize(("bulk_request_size", "requests"), [(50, 3), (10, 7)])
+def test_a_window_is_read_in_requests_that_follow_the_visits_not_the_days(
+    fake: FakeMatomo, bulk_request_size: int, requests: int
+) -> None:
+    """60 days of 10 visits on average: one call per day, many days per request."""
+    live = spread_live(fake, 600, date(2026, 9, 26), 60)
+    config = base_config(
+        fake,
+        site_ids=[1],
+        start_date="2026-09-26",
+        end_date="2026-11-24",
+        bulk_request_size=bulk_request_size,
+    )
+
+    result = run_sync(config, streams=STREAMS)
+
+    assert sorted(keys_of(result.records["visits"])) == sorted(live.keys())
+    assert len(result.records["visit_actions"]) == sum(
+        len(v["actionDetails"]) for v in live.visits.values()
+    )
+    # Each day in one call (no day fills a 500-visit page), asked in ascending order.
+    assert [c["date"] for c in live.calls] == [
+        (date(2026, 9, 26) + timedelta(days=n)).isoformat() for n in range(60)
+    ]
+    # Before any visit is read, a day may fill a page: the first request holds the days
+    # that many visits fit the read-ahead budget (15,000 records at 5 actions a visit: 6).
+    # Then days are expected to be as big as the biggest seen: as many as a bulk holds.
+    sizes = live_requests(fake)
+    assert sizes[0] == 6
+    assert all(size <= bulk_request_size for size in sizes)
+    assert len(sizes) == requests
+
+
+def test_a_busy_day_is_paged_while_the_next_days_ride_along(fake: FakeMatomo) -> None:
+    """Days of 250 visits with pages of 100: three pages each, the days side by side."""
+    live = FakeLive({})
+    for day in (10, 11, 12):
+        live.spread_copies(1, date(2026, 11, day), 1, 250, seed=day)
+    fake.handlers[LIVE] = live
+    config = base_config(
+        fake, site_ids=[1], start_date="2026-11-10", end_date="2026-11-12", visits_page_size=100
+    )
+
+    result = run_sync(config, streams=STREAMS)
+
+    keys = keys_of(result.records["visits"])
+    assert len(keys) == len(set(keys)) == 750
+    times = [r["last_action_time"] for r in result.records["visits"]]
+    assert times == sorted(times)
+    assert Counter(c["date"] for c in live.calls) == {
+        "2026-11-10": 3,
+        "2026-11-11": 3,
+        "2026-11-12": 3,
+    }
+    assert live_requests(fake) == [3, 3, 3]
+
+
+def test_read_ahead_is_bounded_by_its_budget(
+    fake: FakeMatomo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without room to read ahead, each request asks for the current day alone."""
+    monkeypatch.setattr(visit_paging, "RECORDS_PER_REQUEST", 1)
+    live = spread_live(fake, 100, date(2026, 11, 1), 10)
+    config = base_config(fake, site_ids=[1], start_date="2026-11-01", end_date="2026-11-10")
+
+    result = run_sync(config, streams=STREAMS)
+
+    assert sorted(keys_of(result.records["visits"])) == sorted(live.keys())
+    assert live_requests(fake) == [1] * 10
 
 
 def test_records_validate_against_their_schemas(fake: FakeMatomo, live: FakeLive) -> None:
@@ -548,25 +639,29 @@ def test_resume_from_any_state_misses_nothing(
 def test_resume_after_a_failed_request(
     fake: FakeMatomo, live: FakeLive, monkeypatch: pytest.MonkeyPatch, fail_after: int
 ) -> None:
-    """A run that fails on its Nth Live request resumes from its last STATE without a gap."""
+    """A run whose visit log request fails after N good ones resumes from its last STATE
+    without a gap (a request carries the next pages of several days)."""
     add_same_second_cluster(live)
     monkeypatch.setattr(VisitsStream, "STATE_MSG_FREQUENCY", 1)
     config = resume_config(fake)
     expected = live.keys_between(1, date(2026, 10, 29), date(2026, 10, 31))
+    answer = fake.answer
+    failing = True
 
-    def stopping(params: dict[str, str]) -> tuple[int, Any]:
-        if len(live.calls) >= fail_after:
+    def stopping(received: Received) -> tuple[int, Any]:
+        live_requests = [r for r in fake.requests if LIVE in r.methods]
+        if failing and LIVE in received.methods and len(live_requests) > fail_after:
             return 500, {"result": "error", "message": "Mysql server has gone away"}
-        return live(params)
+        return answer(received)
 
-    fake.handlers[LIVE] = stopping
+    monkeypatch.setattr(fake, "answer", stopping)
     stopped = run_sync(config, streams=STREAMS, allow_failure=True)
     assert isinstance(stopped.error, MatomoError)
     assert "giving up after 1 try" in str(stopped.error)
     state = copy.deepcopy(stopped.final_state)
     bookmark = visits_bookmark(state)
 
-    fake.handlers[LIVE] = live
+    failing = False
     calls_before = len(live.calls)
     resumed = run_sync(config, streams=STREAMS, state=state)
 

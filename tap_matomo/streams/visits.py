@@ -2,8 +2,9 @@
 
 How no visit is lost or doubled:
 
-- One site and one site-local day per request (``period=day&date=D``), so Matomo never splits the
-  window into several SQL queries, the source of its paging bugs (issues #16394, #23342).
+- One site and one site-local day per call (``period=day&date=D``), so Matomo never splits the
+  window into several SQL queries, the source of its paging bugs (issues #16394, #23342); the
+  next pages of many days share one bulk request (:mod:`tap_matomo.streams.visit_paging`).
 - Pages in ascending time order (``filter_sort_order=asc``), moved forward with a time cursor
   instead of an offset: ``minTimestamp`` (strictly greater, seconds) is the last second seen minus
   one, and the limit grows by the visits already seen at that second, so visits sharing the
@@ -24,30 +25,28 @@ emitted, so a STATE never covers a visit whose actions were not emitted yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib import Catalog, Schema
 from typing_extensions import override
 
-from tap_matomo.client import ApiCall
-from tap_matomo.dates import DateWindow, resolve_window, site_timezone, site_today
-from tap_matomo.errors import MatomoError, MatomoRequestError
+from tap_matomo.dates import DateWindow, resolve_window, site_today
 from tap_matomo.schemas import coerce, iso_timestamp, to_number
 from tap_matomo.settings import VisitLogSettings, visit_log_settings
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
+from tap_matomo.streams.visit_paging import VisitLogReader, day_start, local_date
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
 
     from tap_matomo.runtime import MatomoRun, Site
 
-LIVE_METHOD = "Live.getLastVisitsDetails"
 
 #: Matomo's action type for content impressions and interactions is the raw code, not a word.
 CONTENT_ACTION_TYPE = "13"
@@ -209,24 +208,24 @@ ACTION_TYPES = (
     "type 13: content impression or interaction), goal, ecommerceOrder, ecommerceAbandonedCart"
 )
 
-_VISIT_HANDLED = frozenset(
-    {f.source for f in VISIT_FIELDS}
-    | {
+#: Keys of a visit read on their own by :func:`shape_visit` (or duplicates of those, in other
+#: formats).
+_VISIT_SPECIAL = frozenset(
+    {
         "idSite",
         "idVisit",
         "actionDetails",
         "lastActionTimestamp",
         "customVariables",
         "truncatedActionsCount",
-        # duplicates of the columns above, in other formats
         "serverTimestamp",
         "lastActionDateTime",
         "serverDate",
     }
 )
-_ACTION_HANDLED = frozenset(
-    {f.source for f in ACTION_FIELDS}
-    | {"type", "timestamp", "itemDetails", "productViewCategories", "customVariables"}
+#: Keys of an action read on their own by :func:`shape_action`.
+_ACTION_SPECIAL = frozenset(
+    {"type", "timestamp", "itemDetails", "productViewCategories", "customVariables"}
 )
 _DIMENSION = re.compile(r"^dimension\d+$")
 
@@ -241,66 +240,137 @@ def is_presentation(key: str) -> bool:
     )
 
 
-def _dimensions(raw: Mapping[str, Any]) -> dict[str, str | None] | None:
-    found = {
-        key: None if value is None else str(value)
-        for key, value in raw.items()
-        if _DIMENSION.match(key)
-    }
-    return found or None
+def _text(value: Any) -> str | None:
+    return value if type(value) is str else coerce(value, "string")
 
 
-def _other(raw: Mapping[str, Any], handled: frozenset[str]) -> dict[str, Any] | None:
-    other = {
-        key: value
-        for key, value in raw.items()
-        if key not in handled and not _DIMENSION.match(key) and not is_presentation(key)
-    }
-    return other or None
+def _integer(value: Any) -> int | float | None:
+    return value if type(value) is int else to_number(value, "integer")
+
+
+def _converter(json_type: str) -> Callable[[Any], Any]:
+    """The typing of one column, with a shortcut for values Matomo already sends typed."""
+    if json_type == "string":
+        return _text
+    if json_type == "integer":
+        return _integer
+    return lambda value: coerce(value, json_type)
+
+
+#: What a key of a raw visit or action becomes (see :class:`KeyPlan`).
+_SKIP, _DIMENSION_KEY, _OTHER = "skip", "dimension", "other"
+
+
+class KeyPlan:
+    """What each key of Matomo's visits (or actions) becomes, decided once per key name.
+
+    A record is made in one pass over the keys the answer holds: a typed column, a custom
+    dimension, a key read on its own, an icon or display string left out, or an undeclared
+    key kept in ``other_fields``. Columns the answer lacks are null.
+    """
+
+    def __init__(
+        self, fields: Sequence[Field], special: frozenset[str], left_out: frozenset[str]
+    ) -> None:
+        self._columns = {f.source: (f.column, _converter(f.json_type)) for f in fields}
+        self._special = special | left_out
+        self._plans: dict[str, tuple[str, Callable[[Any], Any]] | str] = {}
+        #: Every column, null (a record starts as a copy of this).
+        self.empty = {f.column: None for f in fields if f.source not in left_out}
+
+    def plan(self, key: str) -> tuple[str, Callable[[Any], Any]] | str:
+        """A column and its typing, or one of ``_SKIP``, ``_DIMENSION_KEY``, ``_OTHER``."""
+        found = self._plans.get(key)
+        if found is None:
+            if key in self._special:
+                found = _SKIP
+            elif key in self._columns:
+                found = self._columns[key]
+            elif _DIMENSION.match(key):
+                found = _DIMENSION_KEY
+            elif is_presentation(key):
+                found = _SKIP
+            else:
+                found = _OTHER
+            self._plans[key] = found
+        return found
+
+    def fill(self, record: dict[str, Any], raw: Mapping[str, Any]) -> None:
+        """Set the columns, ``custom_dimensions`` and ``other_fields`` of a record from raw."""
+        dimensions: dict[str, str | None] | None = None
+        other: dict[str, Any] | None = None
+        plans = self._plans
+        for key, value in raw.items():
+            plan = plans.get(key) or self.plan(key)
+            if type(plan) is tuple:
+                column, convert = plan
+                record[column] = convert(value)
+            elif plan is _DIMENSION_KEY:
+                if dimensions is None:
+                    dimensions = {}
+                dimensions[key] = None if value is None else str(value)
+            elif plan is _OTHER:
+                if other is None:
+                    other = {}
+                other[key] = value
+        record["custom_dimensions"] = dimensions
+        record["other_fields"] = other
+
+
+_VISIT_KEYS = KeyPlan(VISIT_FIELDS, _VISIT_SPECIAL, frozenset())
+_VISIT_KEYS_WITHOUT_IDENTITY = KeyPlan(
+    VISIT_FIELDS, _VISIT_SPECIAL, frozenset(f.source for f in IDENTITY_FIELDS)
+)
+_ACTION_KEYS = KeyPlan(ACTION_FIELDS, _ACTION_SPECIAL, frozenset())
 
 
 def _object_or_none(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and value else None
 
 
-def local_date(timestamp: int, tz_name: str) -> date:
-    """The site-local calendar day of a Unix time (a visit counts on the day of its last action)."""
-    moment = pendulum.from_timestamp(timestamp, tz=site_timezone(tz_name))
-    return date(moment.year, moment.month, moment.day)
+class SiteDays:
+    """The site-local day of Unix times, with the last day's bounds kept (visits come in order)."""
 
+    def __init__(self, timezone: str) -> None:
+        self.timezone = timezone
+        self._start = self._end = 0
+        self._day = ""
 
-def day_start(day: date, tz_name: str) -> int:
-    """Unix time of the site-local midnight that starts ``day``."""
-    return pendulum.datetime(day.year, day.month, day.day, tz=site_timezone(tz_name)).int_timestamp
+    def day_of(self, second: int) -> str:
+        """``YYYY-MM-DD`` of the site-local day holding ``second``."""
+        if not self._start <= second < self._end:
+            day = local_date(second, self.timezone)
+            self._start = day_start(day, self.timezone)
+            self._end = day_start(day + timedelta(days=1), self.timezone)
+            self._day = day.isoformat()
+        return self._day
 
 
 def shape_visit(
-    raw: Mapping[str, Any], site: Site, *, exclude_identity: bool = False
+    raw: Mapping[str, Any],
+    site: Site,
+    *,
+    exclude_identity: bool = False,
+    days: SiteDays | None = None,
 ) -> dict[str, Any]:
     """One Live visit as a typed ``visits`` record."""
     last = int(raw["lastActionTimestamp"])
     actions = raw.get("actionDetails") or []
-    truncated = to_number(raw.get("truncatedActionsCount"), "integer") or 0
+    truncated = _integer(raw.get("truncatedActionsCount")) or 0
+    keys = _VISIT_KEYS_WITHOUT_IDENTITY if exclude_identity else _VISIT_KEYS
     record: dict[str, Any] = {
         "site_id": site.site_id,
         "visit_id": int(raw["idVisit"]),
         "last_action_time": iso_timestamp(last),
-        "date": local_date(last, site.timezone).isoformat(),
+        "date": (days or SiteDays(site.timezone)).day_of(last),
+        **keys.empty,
     }
-    for field in VISIT_FIELDS:
-        if exclude_identity and field.column in IDENTITY_COLUMNS:
-            continue
-        record[field.column] = coerce(raw.get(field.source), field.json_type)
-    record.update(
-        {
-            "custom_dimensions": _dimensions(raw),
-            "custom_variables": _object_or_none(raw.get("customVariables")),
-            "action_details_count": len(actions),
-            "truncated_actions_count": truncated,
-            "actions_truncated": truncated > 0,
-            "other_fields": _other(raw, _VISIT_HANDLED),
-        }
-    )
+    keys.fill(record, raw)
+    record["custom_variables"] = _object_or_none(raw.get("customVariables"))
+    record["action_details_count"] = len(actions)
+    record["truncated_actions_count"] = truncated
+    record["actions_truncated"] = truncated > 0
+    record["other_fields"] = record.pop("other_fields")  # last, as in the schema
     return record
 
 
@@ -333,24 +403,20 @@ def shape_action(
         "position": position,
         "type": _action_type(raw.get("type")),
         "server_time": iso_timestamp(raw.get("timestamp")),
+        **_ACTION_KEYS.empty,
     }
-    for field in ACTION_FIELDS:
-        record[field.column] = coerce(raw.get(field.source), field.json_type)
+    _ACTION_KEYS.fill(record, raw)
     items = raw.get("itemDetails")
     categories = raw.get("productViewCategories")
-    record.update(
-        {
-            "item_details": [_item(i) for i in items if isinstance(i, dict)]
-            if isinstance(items, list)
-            else None,
-            "product_view_categories": [str(c) for c in categories]
-            if isinstance(categories, list)
-            else None,
-            "custom_dimensions": _dimensions(raw),
-            "custom_variables": _object_or_none(raw.get("customVariables")),
-            "other_fields": _other(raw, _ACTION_HANDLED),
-        }
+    record["item_details"] = (
+        [_item(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else None
     )
+    record["product_view_categories"] = (
+        [str(c) for c in categories] if isinstance(categories, list) else None
+    )
+    record["custom_dimensions"] = record.pop("custom_dimensions")  # in schema order
+    record["custom_variables"] = _object_or_none(raw.get("customVariables"))
+    record["other_fields"] = record.pop("other_fields")
     return record
 
 
@@ -489,82 +555,6 @@ def visit_actions_schema() -> dict[str, Any]:
     ).to_dict()
 
 
-# -- paging ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class VisitCursor:
-    """Where the next page starts: a second, and how many visits already seen end at it.
-
-    ``minTimestamp`` is strict, so the next request asks for ``second - 1`` and gets the
-    ``seen_at_second`` visits already read at that second first: the limit grows by them.
-    """
-
-    second: int
-    seen_at_second: int = 0
-
-    def params(self, page_size: int) -> dict[str, str]:
-        """The cursor's part of the request."""
-        return {
-            "minTimestamp": str(self.second - 1),
-            "filter_limit": str(page_size + self.seen_at_second),
-        }
-
-    def advance(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Move to the last second of a page (rows in ascending time order)."""
-        seconds = [int(row["lastActionTimestamp"]) for row in rows]
-        if not seconds:
-            return
-        last = max(seconds)
-        if last > self.second:
-            self.second = last
-            self.seen_at_second = seconds.count(last)
-        else:
-            self.seen_at_second = max(self.seen_at_second, seconds.count(last))
-
-    def start_day(self, first_second: int) -> None:
-        """Skip to a day's first second when the cursor is before it."""
-        if first_second > self.second:
-            self.second = first_second
-            self.seen_at_second = 0
-
-
-def _raise_live_error(exc: MatomoError, site_id: int) -> None:
-    """Live's own errors, with what to do about them."""
-    text = exc.detail
-    if "visits log is deactivated" in text.lower():
-        raise MatomoError(
-            f"the visits log of site {site_id} is deactivated ({text.rstrip('.')}). Enable it "
-            "in Matomo (globally: Administration > System > General settings > Live; per site: "
-            "Administration > Websites > Manage, the site's visits log option), or deselect "
-            "the streams `visits` and `visit_actions`.",
-            method=LIVE_METHOD,
-        ) from exc
-    if "Could not run the query in time" in text:
-        raise MatomoError(
-            f"{text.rstrip('.')} (site {site_id}). Lower `visits_page_size`, or raise Matomo's "
-            "`live_query_max_execution_time`.",
-            method=LIVE_METHOD,
-        ) from exc
-    raise exc
-
-
-def _check_visit(row: Mapping[str, Any], call: ApiCall, site_id: int) -> None:
-    """A visit must carry the integer id and last action time that paging and keys rely on."""
-    for key in ("idVisit", "lastActionTimestamp"):
-        value = row.get(key)
-        text = value.strip() if isinstance(value, str) else None
-        if isinstance(value, bool) or not (
-            isinstance(value, int) or (text and text.isascii() and text.isdigit())
-        ):
-            visit = "" if key == "idVisit" else f", idVisit {row.get('idVisit')!r}"
-            raise MatomoRequestError(
-                f"site {site_id}, {call.params.get('date')}: a visit without a usable `{key}` "
-                f"(got {value!r}{visit})",
-                method=LIVE_METHOD,
-            )
-
-
 class VisitsStream(MatomoStream):
     """Every visit of the visit log, once per run, updated while in progress."""
 
@@ -573,6 +563,9 @@ class VisitsStream(MatomoStream):
     replication_key = "last_action_time"
     #: Ascending order: the bookmark follows the records, so a stopped run resumes.
     is_sorted = True
+    #: :func:`shape_visit` types every value from the same fields as the schema (the tests
+    #: check records against it): the SDK's generic second pass is skipped, as for reports.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: Tap, run: MatomoRun) -> None:
         self.visit_settings: VisitLogSettings = visit_log_settings(dict(tap.config))
@@ -625,58 +618,17 @@ class VisitsStream(MatomoStream):
 
     def pages(self, site: Site, window: DateWindow, first_second: int) -> Iterator[list[dict]]:
         """Pages of visits not seen before in this run, in ascending last-action order."""
-        seen: set[int] = set()
-        cursor = VisitCursor(first_second)
-        page_size = self.visit_settings.page_size
-        segment = {"segment": self.run.settings.segment} if self.run.settings.segment else {}
-        day = window.start
-        while day <= window.end:
-            cursor.start_day(day_start(day, site.timezone))
-            while True:
-                params = {
-                    "idSite": str(site.site_id),
-                    "period": "day",
-                    "date": day.isoformat(),
-                    "filter_sort_order": "asc",
-                    "language": "en",
-                    **cursor.params(page_size),
-                    **segment,
-                }
-                rows = self._fetch(ApiCall(LIVE_METHOD, params), site.site_id)
-                fresh = [row for row in rows if int(row["idVisit"]) not in seen]
-                seen.update(int(row["idVisit"]) for row in fresh)
-                if fresh:
-                    yield fresh
-                before = (cursor.second, cursor.seen_at_second)
-                cursor.advance(rows)
-                if len(rows) < int(params["filter_limit"]) and not (segment and fresh):
-                    # The day holds no more visits after these. With a segment, Matomo's limit
-                    # counts rows before merging a visit's matching actions (issues #7784,
-                    # #7890): a short page ends the day only when it brings nothing new.
-                    break
-                if not fresh and (cursor.second, cursor.seen_at_second) == before:
-                    raise MatomoError(
-                        f"site {site.site_id}, {day}: a full page brought no new visit, so "
-                        "Matomo ignores `minTimestamp`; this Matomo version cannot be paged "
-                        "safely.",
-                        method=LIVE_METHOD,
-                    )
-            day += timedelta(days=1)
-
-    def _fetch(self, call: ApiCall, site_id: int) -> list[dict[str, Any]]:
-        try:
-            answer = self.run.client.call(call)
-        except MatomoError as exc:
-            _raise_live_error(exc, site_id)
-            raise  # pragma: no cover - _raise_live_error always raises
-        if not isinstance(answer, list):
-            raise MatomoError(
-                f"expected a list of visits, got {type(answer).__name__}", method=LIVE_METHOD
-            )
-        rows = [row for row in answer if isinstance(row, dict)]
-        for row in rows:
-            _check_visit(row, call, site_id)
-        return sorted(rows, key=lambda r: (int(r["lastActionTimestamp"]), int(r["idVisit"])))
+        reader = VisitLogReader(
+            self.run.fetch,
+            site_id=site.site_id,
+            timezone=site.timezone,
+            window=window,
+            first_second=first_second,
+            page_size=self.visit_settings.page_size,
+            segment=self.run.settings.segment,
+            max_calls=self.run.settings.bulk_request_size,
+        )
+        return reader.pages()
 
     # -- records and the child stream ---------------------------------------------------------
 
@@ -695,8 +647,9 @@ class VisitsStream(MatomoStream):
             return
         window, first_second = planned
         exclude = self.visit_settings.exclude_identity
+        days = SiteDays(site.timezone)
         for page in self.pages(site, window, first_second):
-            records = [shape_visit(raw, site, exclude_identity=exclude) for raw in page]
+            records = [shape_visit(raw, site, exclude_identity=exclude, days=days) for raw in page]
             if self.actions_wanted:
                 self._queue_actions(site.site_id, page, records)
             yield from records
@@ -741,6 +694,8 @@ class VisitActionsStream(MatomoStream):
 
     name = "visit_actions"
     parent_stream_type = VisitsStream
+    #: Typed by :func:`shape_action`, like the visits.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     primary_keys = ("site_id", "visit_id", "position")
 
     def __init__(self, tap: Tap, run: MatomoRun) -> None:

@@ -1,0 +1,309 @@
+"""Reading the visit log of one site over a window: the calls, and their pages in time order.
+
+- Every call covers one site-local day (``period=day&date=D``): Matomo splits a longer window
+  into several SQL queries when a limit is set, and older versions put them in descending
+  order whatever ``filter_sort_order`` says (issue #16394), so a cursor over a range would jump
+  past whole days. A single day is never split, on any version.
+- Inside a day, pages follow a time cursor (:class:`VisitCursor`), never an offset (#23342).
+- The request count follows the number of visits, not of days: the next page of many days goes
+  in one ``API.getBulkRequest`` (through the run's :meth:`MatomoRun.fetch`). A day's pages are
+  still asked one after the other, since each starts where the one before ended.
+- Pages are handed out in time order (a day's pages, then the next day's), so the bookmark can
+  follow the records. Pages read ahead for later days wait in memory: a request asks for no
+  more records (visits and their actions) than :data:`RECORDS_PER_REQUEST` besides the current
+  day's next page, counting the records already waiting. A day not read yet is expected to
+  bring as many visits as the biggest first page of a day so far (a whole page until one is
+  seen), with as many actions per visit as the visits so far (:data:`ASSUMED_ACTIONS_PER_VISIT`
+  until one is seen).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pendulum
+
+from tap_matomo.client import ApiCall
+from tap_matomo.dates import DateWindow, site_timezone
+from tap_matomo.errors import MatomoError, MatomoRequestError
+
+LIVE_METHOD = "Live.getLastVisitsDetails"
+
+#: Records (visits and actions) one HTTP request may bring or find waiting for the days after
+#: the current one. Matomo builds the whole answer of a bulk request in memory before sending
+#: it, and the tap holds the decoded visits until they are emitted: 15,000 records are about
+#: 15 MB of JSON, 37 MB decoded (2,500 visits with 4.3 actions each, bench/visit_log.py).
+RECORDS_PER_REQUEST = 15_000
+#: Actions per visit expected before any visit is read (the recorded visits have 4.3).
+ASSUMED_ACTIONS_PER_VISIT = 5
+
+Fetch = Callable[[Sequence[ApiCall]], Iterable[tuple[ApiCall, Any]]]
+
+
+def local_date(timestamp: int, tz_name: str) -> date:
+    """The site-local calendar day of a Unix time (a visit counts on the day of its last action)."""
+    moment = pendulum.from_timestamp(timestamp, tz=site_timezone(tz_name))
+    return date(moment.year, moment.month, moment.day)
+
+
+def day_start(day: date, tz_name: str) -> int:
+    """Unix time of the site-local midnight that starts ``day``."""
+    return pendulum.datetime(day.year, day.month, day.day, tz=site_timezone(tz_name)).int_timestamp
+
+
+@dataclass
+class VisitCursor:
+    """Where the next page starts: a second, and how many visits already seen end at it.
+
+    ``minTimestamp`` is strict, so the next request asks for ``second - 1`` and gets the
+    ``seen_at_second`` visits already read at that second first: the limit grows by them.
+    """
+
+    second: int
+    seen_at_second: int = 0
+
+    def params(self, page_size: int) -> dict[str, str]:
+        """The cursor's part of the request."""
+        return {
+            "minTimestamp": str(self.second - 1),
+            "filter_limit": str(page_size + self.seen_at_second),
+        }
+
+    def advance(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Move to the last second of a page (rows in ascending time order)."""
+        seconds = [int(row["lastActionTimestamp"]) for row in rows]
+        if not seconds:
+            return
+        last = max(seconds)
+        if last > self.second:
+            self.second = last
+            self.seen_at_second = seconds.count(last)
+        else:
+            self.seen_at_second = max(self.seen_at_second, seconds.count(last))
+
+
+@dataclass
+class DayPages:
+    """One site-local day being read: its cursor, and the pages read but not handed out yet."""
+
+    day: date
+    cursor: VisitCursor
+    #: Visits of this day read so far (for the paging decisions; the run dedupes on its own).
+    seen: set[int] = field(default_factory=set)
+    waiting: deque[list[dict[str, Any]]] = field(default_factory=deque)
+    #: Records (visits and actions) in ``waiting``.
+    held: int = 0
+    pages_asked: int = 0
+    done: bool = False
+
+    def keep(self, page: list[dict[str, Any]]) -> int:
+        """Keep a page to hand out later; its records (visits and actions)."""
+        records = len(page) + sum(len(row.get("actionDetails") or ()) for row in page)
+        self.waiting.append(page)
+        self.held += records
+        return records
+
+    def next_page(self) -> list[dict[str, Any]]:
+        """The oldest page waiting."""
+        page = self.waiting.popleft()
+        self.held -= len(page) + sum(len(row.get("actionDetails") or ()) for row in page)
+        return page
+
+
+def _raise_live_error(exc: MatomoError, site_id: int) -> None:
+    """Live's own errors, with what to do about them."""
+    text = exc.detail
+    if "visits log is deactivated" in text.lower():
+        raise MatomoError(
+            f"the visits log of site {site_id} is deactivated ({text.rstrip('.')}). Enable it "
+            "in Matomo (globally: Administration > System > General settings > Live; per site: "
+            "Administration > Websites > Manage, the site's visits log option), or deselect "
+            "the streams `visits` and `visit_actions`.",
+            method=LIVE_METHOD,
+        ) from exc
+    if "Could not run the query in time" in text:
+        raise MatomoError(
+            f"{text.rstrip('.')} (site {site_id}). Lower `visits_page_size`, or raise Matomo's "
+            "`live_query_max_execution_time`.",
+            method=LIVE_METHOD,
+        ) from exc
+    raise exc
+
+
+def _check_visit(row: Mapping[str, Any], call: ApiCall, site_id: int) -> None:
+    """A visit must carry the integer id and last action time that paging and keys rely on."""
+    for key in ("idVisit", "lastActionTimestamp"):
+        value = row.get(key)
+        text = value.strip() if isinstance(value, str) else None
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (text and text.isascii() and text.isdigit())
+        ):
+            visit = "" if key == "idVisit" else f", idVisit {row.get('idVisit')!r}"
+            raise MatomoRequestError(
+                f"site {site_id}, {call.params.get('date')}: a visit without a usable `{key}` "
+                f"(got {value!r}{visit})",
+                method=LIVE_METHOD,
+            )
+
+
+class VisitLogReader:
+    """The visit log of one site over a window of days, as pages of visits in time order."""
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        site_id: int,
+        timezone: str,
+        window: DateWindow,
+        first_second: int,
+        page_size: int,
+        segment: str | None = None,
+        max_calls: int = 50,
+        records_per_request: int | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self.site_id = site_id
+        self.timezone = timezone
+        self.window = window
+        self.first_second = first_second
+        self.page_size = page_size
+        self.segment = segment
+        self.max_calls = max(1, max_calls)
+        self.records_per_request = records_per_request or RECORDS_PER_REQUEST
+        #: The most visits a day's first page brought so far (a whole page until one is seen).
+        self._first_page_visits: int | None = None
+        #: Visits and actions read so far (for the actions expected per visit).
+        self._visits_read = self._actions_read = 0
+        self._days: deque[DayPages] = deque()
+        self._next_day = window.start
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Pages of visits not handed out before, in ascending last-action order."""
+        emitted: set[int] = set()
+        while self._head() is not None:
+            head = self._days[0]
+            if head.waiting:
+                page = head.next_page()
+                fresh = [row for row in page if int(row["idVisit"]) not in emitted]
+                emitted.update(int(row["idVisit"]) for row in fresh)
+                if fresh:
+                    yield fresh
+            elif head.done:
+                self._days.popleft()
+            else:
+                self._read(self._plan())
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def _head(self) -> DayPages | None:
+        if not self._days:
+            self._open_day()
+        return self._days[0] if self._days else None
+
+    def _open_day(self) -> DayPages | None:
+        """Start the next day of the window, if any is left."""
+        if self._next_day > self.window.end:
+            return None
+        start = day_start(self._next_day, self.timezone)
+        day = DayPages(self._next_day, VisitCursor(max(start, self.first_second)))
+        self._days.append(day)
+        self._next_day += timedelta(days=1)
+        return day
+
+    def _expected(self, day: DayPages) -> float:
+        """Records (visits and actions) the next page of a day will likely bring."""
+        if day.pages_asked or self._first_page_visits is None:
+            visits = self.page_size  # the day filled a page already, or nothing is known yet
+        else:
+            visits = min(self.page_size, max(self._first_page_visits, 1))
+        if self._visits_read:
+            actions = self._actions_read / self._visits_read
+        else:
+            actions = ASSUMED_ACTIONS_PER_VISIT
+        return visits * (1 + actions)
+
+    def _plan(self) -> list[DayPages]:
+        """The days whose next page goes in the next request.
+
+        The current day's always, then the following days' while the records they will likely
+        bring and the records already waiting fit :data:`RECORDS_PER_REQUEST`.
+        """
+        planned = [self._days[0]]
+        budget: float = self.records_per_request - sum(day.held for day in self._days)
+        index = 1
+        while len(planned) < self.max_calls:
+            day = self._days[index] if index < len(self._days) else self._open_day()
+            if day is None:
+                break
+            index += 1
+            if day.done:
+                continue
+            budget -= self._expected(day)
+            if budget < 0:
+                break
+            planned.append(day)
+        return planned
+
+    def _call(self, day: DayPages) -> ApiCall:
+        params = {
+            "idSite": str(self.site_id),
+            "period": "day",
+            "date": day.day.isoformat(),
+            "filter_sort_order": "asc",
+            "language": "en",
+            **day.cursor.params(self.page_size),
+        }
+        if self.segment:
+            params["segment"] = self.segment
+        return ApiCall(LIVE_METHOD, params)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _read(self, days: list[DayPages]) -> None:
+        calls = [self._call(day) for day in days]
+        for day, (call, answer) in zip(days, self._fetch(calls), strict=True):
+            rows = self._rows(call, answer)
+            if not day.pages_asked:
+                seen = max(self._first_page_visits or 0, len(rows))
+                self._first_page_visits = seen
+            day.pages_asked += 1
+            self._take(day, rows, int(call.params["filter_limit"]))
+
+    def _rows(self, call: ApiCall, answer: Any) -> list[dict[str, Any]]:
+        if isinstance(answer, MatomoError):
+            _raise_live_error(answer, self.site_id)
+        if not isinstance(answer, list):
+            raise MatomoError(
+                f"expected a list of visits, got {type(answer).__name__}", method=LIVE_METHOD
+            )
+        rows = [row for row in answer if isinstance(row, dict)]
+        for row in rows:
+            _check_visit(row, call, self.site_id)
+        return sorted(rows, key=lambda r: (int(r["lastActionTimestamp"]), int(r["idVisit"])))
+
+    def _take(self, day: DayPages, rows: list[dict[str, Any]], limit: int) -> None:
+        """Keep a day's page and decide whether the day has more."""
+        fresh = [row for row in rows if int(row["idVisit"]) not in day.seen]
+        day.seen.update(int(row["idVisit"]) for row in fresh)
+        if fresh:
+            records = day.keep(fresh)
+            self._visits_read += len(fresh)
+            self._actions_read += records - len(fresh)
+        before = (day.cursor.second, day.cursor.seen_at_second)
+        day.cursor.advance(rows)
+        if len(rows) < limit and not (self.segment and fresh):
+            # The day holds no more visits after these. With a segment, Matomo's limit counts
+            # rows before merging a visit's matching actions (issues #7784, #7890): a short
+            # page ends the day only when it brings nothing new.
+            day.done = True
+        elif not fresh and (day.cursor.second, day.cursor.seen_at_second) == before:
+            raise MatomoError(
+                f"site {self.site_id}, {day.day}: a full page brought no new visit, so "
+                "Matomo ignores `minTimestamp`; this Matomo version cannot be paged safely.",
+                method=LIVE_METHOD,
+            )
