@@ -183,20 +183,38 @@ class VisitLogReader:
         self._next_day = window.start
 
     def pages(self) -> Iterator[list[dict[str, Any]]]:
-        """Pages of visits not handed out before, in ascending last-action order."""
+        """Visits not handed out before, in ascending last-action order.
+
+        In batches of the pages read so far, of about ``page_size`` visits (whatever the days'
+        sizes): the parent hands the actions of a batch to its child stream in one sync.
+        """
         emitted: set[int] = set()
-        while self._head() is not None:
-            head = self._days[0]
+        while True:
+            batch = []
+            for row in self._ready():
+                visit_id = int(row["idVisit"])
+                if visit_id not in emitted:  # a visit at midnight, read in two days
+                    emitted.add(visit_id)
+                    batch.append(row)
+            if batch:
+                yield batch
+            head = self._head()
+            if head is None:
+                return
+            if not head.waiting and not head.done:
+                self._read(self._plan())
+
+    def _ready(self) -> list[dict[str, Any]]:
+        """The pages that can be handed out now, in order, up to about ``page_size`` visits."""
+        batch: list[dict[str, Any]] = []
+        while len(batch) < self.page_size and (head := self._head()) is not None:
             if head.waiting:
-                page = head.next_page()
-                fresh = [row for row in page if int(row["idVisit"]) not in emitted]
-                emitted.update(int(row["idVisit"]) for row in fresh)
-                if fresh:
-                    yield fresh
+                batch += head.next_page()
             elif head.done:
                 self._days.popleft()
             else:
-                self._read(self._plan())
+                break
+        return batch
 
     # -- planning ------------------------------------------------------------------------------
 

@@ -18,8 +18,8 @@ How no visit is lost or doubled:
   bookmark second is read again.
 
 ``visit_actions`` is a child stream fed from the same responses: the parent hands over the actions
-of one page at a time (one child sync per page, not per visit), before the page's first visit is
-emitted, so a STATE never covers a visit whose actions were not emitted yet.
+of one batch of pages at a time (one child sync per batch, not per visit), before the batch's
+first visit is emitted, so a STATE never covers a visit whose actions were not emitted yet.
 """
 
 from __future__ import annotations
@@ -240,23 +240,13 @@ def is_presentation(key: str) -> bool:
     )
 
 
-def _text(value: Any) -> str | None:
-    return value if type(value) is str else coerce(value, "string")
-
-
-def _integer(value: Any) -> int | float | None:
-    return value if type(value) is int else to_number(value, "integer")
-
-
 def _converter(json_type: str) -> Callable[[Any], Any]:
-    """The typing of one column, with a shortcut for values Matomo already sends typed."""
-    if json_type == "string":
-        return _text
-    if json_type == "integer":
-        return _integer
     return lambda value: coerce(value, json_type)
 
 
+#: The Python type whose values a column of a JSON type takes as they are (ints for integers:
+#: not bools, whose type is bool).
+_SHORTCUTS: dict[str, type] = {"string": str, "integer": int}
 #: What a key of a raw visit or action becomes (see :class:`KeyPlan`).
 _SKIP, _DIMENSION_KEY, _OTHER = "skip", "dimension", "other"
 
@@ -272,14 +262,21 @@ class KeyPlan:
     def __init__(
         self, fields: Sequence[Field], special: frozenset[str], left_out: frozenset[str]
     ) -> None:
-        self._columns = {f.source: (f.column, _converter(f.json_type)) for f in fields}
+        self._columns = {
+            f.source: (f.column, _SHORTCUTS.get(f.json_type), _converter(f.json_type))
+            for f in fields
+        }
         self._special = special | left_out
-        self._plans: dict[str, tuple[str, Callable[[Any], Any]] | str] = {}
+        self._plans: dict[str, tuple[str, type | None, Callable[[Any], Any]] | str] = {}
         #: Every column, null (a record starts as a copy of this).
         self.empty = {f.column: None for f in fields if f.source not in left_out}
 
-    def plan(self, key: str) -> tuple[str, Callable[[Any], Any]] | str:
-        """A column and its typing, or one of ``_SKIP``, ``_DIMENSION_KEY``, ``_OTHER``."""
+    def plan(self, key: str) -> tuple[str, type | None, Callable[[Any], Any]] | str:
+        """What a key becomes.
+
+        A column with the Python type its values need no typing in and its typing, or one
+        of ``_SKIP``, ``_DIMENSION_KEY``, ``_OTHER``.
+        """
         found = self._plans.get(key)
         if found is None:
             if key in self._special:
@@ -302,9 +299,10 @@ class KeyPlan:
         plans = self._plans
         for key, value in raw.items():
             plan = plans.get(key) or self.plan(key)
-            if type(plan) is tuple:
-                column, convert = plan
-                record[column] = convert(value)
+            if plan.__class__ is tuple:
+                column, typed, convert = plan  # type: ignore[misc]
+                # Most values arrive in the column's type already: no call for them.
+                record[column] = value if value.__class__ is typed else convert(value)
             elif plan is _DIMENSION_KEY:
                 if dimensions is None:
                     dimensions = {}
@@ -356,7 +354,7 @@ def shape_visit(
     """One Live visit as a typed ``visits`` record."""
     last = int(raw["lastActionTimestamp"])
     actions = raw.get("actionDetails") or []
-    truncated = _integer(raw.get("truncatedActionsCount")) or 0
+    truncated = to_number(raw.get("truncatedActionsCount"), "integer") or 0
     keys = _VISIT_KEYS_WITHOUT_IDENTITY if exclude_identity else _VISIT_KEYS
     record: dict[str, Any] = {
         "site_id": site.site_id,
