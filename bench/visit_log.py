@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -171,9 +172,11 @@ def main() -> None:
     wall, wall_with_start, cpu, records, sent = min(runs)
     floor_us = floor_cpu / floor_records * 1e6
     tap_us = cpu / records * 1e6
+    load = os.getloadavg()[0]
     print(
         f"Visit log of one site: {args.days} days, {args.visits:,} visits, "
-        f"{args.latency_ms:g} ms per request; best of {args.repeat} syncs.\n"
+        f"{args.latency_ms:g} ms per request; best of {args.repeat} syncs "
+        f"(load average {load:.1f} on {os.cpu_count()} cores).\n"
     )
     print(
         table(
