@@ -18,6 +18,7 @@ from tap_matomo.specs import (
     VISIT_METRICS,
     VISIT_METRICS_NO_GOALS,
     Dimension,
+    FixedRows,
     ReportKind,
     ReportSpec,
     VariantSource,
@@ -32,6 +33,7 @@ __all__ = [
     "VISIT_METRICS",
     "VISIT_METRICS_NO_GOALS",
     "Dimension",
+    "FixedRows",
     "ReportKind",
     "ReportSpec",
     "VariantSource",
@@ -182,6 +184,24 @@ CUSTOM_DIMENSION_METRICS = (
     *_timing_metrics("sum_time_", "nb_hits_with_time_", "min_time_", "max_time_"),
 )
 
+#: Device types of ``DevicesDetection.getType`` (Matomo 5.0.2, recording 0108).
+DEVICE_TYPES = (
+    "Camera",
+    "Car browser",
+    "Console",
+    "Desktop",
+    "Feature phone",
+    "Peripheral",
+    "Phablet",
+    "Portable media player",
+    "Smart display",
+    "Smart speaker",
+    "Smartphone",
+    "Tablet",
+    "Tv",
+    "Wearable",
+)
+
 _COUNTRY_CODE = Dimension("country", "country", description="ISO 3166-1 country code.")
 _REGION_CODE = Dimension("region", "region", description="Region code within the country.")
 
@@ -257,7 +277,9 @@ REPORTS: tuple[ReportSpec, ...] = (
         name="visits_summary",
         method="VisitsSummary.get",
         family="Visit Summary",
-        description="Visits, unique visitors, actions, bounces and time on site per period.",
+        description="Visits, unique visitors, actions, bounces and time on site per period. "
+        "A period without visits is a row of zeros, as in Matomo's answer for that period "
+        "alone (its multi-period answers leave it out).",
         kind="metrics",
         metrics=VISIT_SUMMARY_METRICS,
         key_columns=(),
@@ -365,7 +387,10 @@ REPORTS: tuple[ReportSpec, ...] = (
         name="devices_types",
         method="DevicesDetection.getType",
         family="Devices Detection",
-        description="Visits per device type (Desktop, Smartphone...; zero rows included).",
+        description="Visits per device type (Desktop, Smartphone...). Like Matomo's answer "
+        "for a period alone, a period with visits lists every device type, with 0 visits when "
+        "none (Matomo 5.0 leaves those out of multi-period answers; the tap adds them).",
+        fixed_rows=FixedRows(DEVICE_TYPES, "deviceType"),
     ),
     ReportSpec(
         name="devices_brands",

@@ -139,6 +139,7 @@ def _overview(
     *,
     params: Mapping[str, str] | None = None,
     covers: tuple[str, ...] = (),
+    zero_metrics: tuple[str, ...] | None = None,
     selected_by_default: bool = True,
 ) -> ReportSpec:
     """A one-row-per-period report (kind ``metrics``, keyed by site, period and date)."""
@@ -152,6 +153,7 @@ def _overview(
         key_columns=(),
         params=params or {},
         covers=covers,
+        zero_metrics=zero_metrics,
         selected_by_default=selected_by_default,
     )
 
@@ -194,8 +196,10 @@ OVERVIEW_REPORTS: tuple[ReportSpec, ...] = (
         "visits, actions, page views, revenue, conversions, orders and product revenue, with "
         "their evolution against the previous period. It covers `MultiSites.getAll` (the same "
         "rows for every site at once). Its numbers are in `visits_summary`, `actions_summary` "
-        "and the goal streams: not selected by default.",
+        "and the goal streams: not selected by default. A period without visits has zero "
+        "counts and no evolution (it needs the previous period's row).",
         ALL_WEBSITES_METRICS,
+        zero_metrics=_DASHBOARD + _ENHANCED,
         params={"enhanced": "1"},
         covers=("MultiSites.getAll",),
         selected_by_default=False,

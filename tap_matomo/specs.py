@@ -67,6 +67,19 @@ class VariantSource:
     param: str
 
 
+@dataclass(frozen=True)
+class FixedRows:
+    """Rows Matomo lists in every period that has rows, with 0 visits when they have none.
+
+    ``labels`` as Matomo names them (``language=en``); each row's segment is ``segment==``
+    and the label in lower case, URL-encoded. Matomo 5.0 adds them to single-period answers
+    only (``DevicesDetection.getType``: ``ensureDefaultRowsInTable`` skips multi-period ones).
+    """
+
+    labels: tuple[str, ...]
+    segment: str
+
+
 #: One series per goal of the site (``Goals.getGoals``).
 PER_GOAL = VariantSource("goals", "idgoal", "idGoal")
 #: One series per active custom dimension of the site (``getConfiguredCustomDimensions``).
@@ -121,6 +134,12 @@ class ReportSpec:
     #: Which stream class turns the answers into rows: the generic report stream, or one of
     #: the classes for answers shaped differently (Transitions, Users Flow paths).
     stream_class: Literal["report", "transitions", "users_flow"] = "report"
+    #: Kind ``metrics``: the metrics Matomo's answer for one period alone holds as 0 when
+    #: they count nothing (default: every declared metric); multi-period answers leave them
+    #: out, or the whole period (see :mod:`tap_matomo.single_period`).
+    zero_metrics: tuple[str, ...] | None = None
+    #: Rows Matomo's answer for one period alone always lists (see :class:`FixedRows`).
+    fixed_rows: FixedRows | None = None
     #: Other methods whose data this stream holds (e.g. ``MultiSites.getAll``, the
     #: per-site ``MultiSites.getOne`` rows of every site at once): no stream of their own.
     covers: tuple[str, ...] = ()

@@ -187,8 +187,23 @@ def expected_rows(
     return [
         (start, end, row)
         for (start, end), body in zip(periods(window), bodies, strict=True)
-        for row in rows_of(body)
+        for row in alone(spec, rows_of(body))
     ]
+
+
+#: Every device type and its segment, from Matomo's answer for one day alone (0108).
+DEVICE_TYPE_SEGMENTS = {row["label"]: row["segment"] for row in recorded_body("0108")}
+
+
+def alone(spec: ReportSpec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One period of a multi-period answer as Matomo answers the period alone: it then lists
+    every device type, with 0 visits when none, after the others in label order (0108).
+    The metric reports' zero rows: tests/test_single_period.py."""
+    if spec.method != "DevicesDetection.getType" or not rows:
+        return rows
+    missing = sorted(set(DEVICE_TYPE_SEGMENTS) - {row["label"] for row in rows})
+    zeros = [{"label": t, "nb_visits": 0, "segment": DEVICE_TYPE_SEGMENTS[t]} for t in missing]
+    return rows + zeros
 
 
 def number(raw: Any) -> float:

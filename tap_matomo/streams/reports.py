@@ -51,6 +51,7 @@ from tap_matomo.schemas import (
     shape_goals,
     to_number,
 )
+from tap_matomo.single_period import single_period_rows
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
 
 if TYPE_CHECKING:
@@ -658,7 +659,12 @@ class ReportStream(MatomoStream):
                 except ValueError:
                     raise self._malformed(plan, "period keys", key) from None
             for (start, end), value in sorted(spans, key=lambda item: item[0][0]):
-                yield start, end, self._rows(plan, value)
+                # Matomo's multi-period answers leave out zero rows and metrics.
+                yield (
+                    start,
+                    end,
+                    single_period_rows(self.spec, plan.period, self._rows(plan, value)),
+                )
         else:
             yield plan.window.start, plan.window.end, self._rows(plan, answer)
 
