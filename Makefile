@@ -45,23 +45,35 @@ $(MELTANO):
 	touch $@
 
 ## run: install Meltano (.venv-meltano) and the plugins (.meltano/), then run
-##      `meltano run tap-matomo duckdb-keys target-duckdb` into output/matomo.duckdb.
-##      Settings come from the environment or .env (TAP_MATOMO_URL, TAP_MATOMO_TOKEN_AUTH,
-##      TAP_MATOMO_SITE_IDS...); with none, Matomo's public demo.
+##      `meltano --environment=<dev|demo> run tap-matomo duckdb-keys target-duckdb` into
+##      output/matomo.duckdb. Settings come from the environment, .env (TAP_MATOMO_URL,
+##      TAP_MATOMO_TOKEN_AUTH, TAP_MATOMO_SITE_IDS...) or `meltano config set`: with a `url`
+##      configured the Meltano environment is `dev`, with none `demo` (Matomo's public demo).
 ##      `make run RUN_ARGS=--full-refresh` ignores the saved state;
-##      `make run LOADER=target-jsonl` writes output/*.jsonl instead.
+##      `make run LOADER=target-jsonl` writes output/*.jsonl instead;
+##      `make run MELTANO_ENVIRONMENT=dev` forces the environment.
+MELTANO_ENVIRONMENT ?=
 run: .meltano/installed.stamp
-	@mkdir -p output
-	@$(MELTANO) run $(RUN_ARGS) tap-matomo $(MAPPER) $(LOADER) || { \
+	@mkdir -p output output/offline
+	@env="$(MELTANO_ENVIRONMENT)"; \
+	if [ -z "$$env" ]; then \
+	  if $(MELTANO) --environment=dev config print tap-matomo 2>/dev/null | grep -q '"url"'; \
+	  then env=dev; else env=demo; fi; \
+	fi; \
+	echo "make run: Meltano environment '$$env' (state id $$env:tap-matomo-to-$(LOADER))"; \
+	$(MELTANO) --environment="$$env" run $(RUN_ARGS) tap-matomo $(MAPPER) $(LOADER) || { \
 	  echo "make run: the pipeline failed; the last tap-matomo (or target) error line above" \
 	    "says why. Settings: TAP_MATOMO_* in the environment or .env (see .env.example)." >&2; \
 	  exit 1; }
-	@echo "make run: done ($(LOADER)); the data is in output/ (target-duckdb: output/matomo.duckdb)."
+	@echo "make run: done ($(LOADER)); the data is in output/ (target-duckdb: output/matomo.duckdb," \
+	  "make run-offline: output/offline/)."
 
 ## run-offline: `make run` against the loopback fake Matomo of the tests (the recorded data of
-##      three sites, November 2026), to try the pipeline without a Matomo or a network.
+##      three sites, November 2026), to try the pipeline without a Matomo or a network. It runs
+##      in the Meltano environment `offline`: its own state id and its own database
+##      (output/offline/matomo.duckdb), so `make run` never resumes from the fake's bookmarks.
 run-offline: $(BIN)/tap-matomo .meltano/installed.stamp
-	$(BIN)/python scripts/with_fake_matomo.py $(MAKE) run RUN_ARGS="--full-refresh $(RUN_ARGS)"
+	$(BIN)/python scripts/with_fake_matomo.py $(MAKE) run MELTANO_ENVIRONMENT=offline
 
 ## docs: rewrite the generated parts of README.md and meltano.yml (settings, streams, selection)
 docs: $(BIN)/tap-matomo

@@ -14,6 +14,7 @@ Usage, from the repository root::
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -31,11 +32,20 @@ MELTANO_YML = ROOT / "meltano.yml"
 KIND_BY_JSON_TYPE = {
     "string": "string",
     "integer": "integer",
-    "number": "decimal",  # Meltano 4 has no `number` kind
+    # Meltano 4 has no `number` kind, and its `decimal` kind turns a value from the environment
+    # into a Decimal that it then cannot write to the tap's config file ("Object of type Decimal
+    # is not JSON serializable"). `integer` parses `2` and passes a YAML `0.5` through unchanged.
+    "number": "integer",
     "boolean": "boolean",
     "array": "array",
     "object": "object",
 }
+
+#: Added to the description of a setting whose JSON type Meltano has no kind for.
+NUMBER_NOTE = (
+    " In Meltano a whole number from the environment or `meltano config set`; a fraction "
+    "(e.g. 0.5) only in meltano.yml."
+)
 
 #: Family title for streams that are not entries of the report catalog.
 OTHER_FAMILY = "Sites, goals and special reports"
@@ -154,32 +164,59 @@ def streams_markdown(streams: list[Any]) -> str:
     return "\n".join(parts)
 
 
-def meltano_settings() -> list[dict[str, Any]]:
-    """Meltano setting definitions for the tap's own settings (not the SDK's built-ins)."""
-    from tap_matomo.settings import CONFIG_SCHEMA
+def about_json() -> dict[str, Any]:
+    """What ``tap-matomo --about --format=json`` prints: capabilities and every setting."""
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tap_matomo", "--about", "--format=json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
 
-    settings = []
-    for name, prop in CONFIG_SCHEMA.to_dict()["properties"].items():
-        types = prop.get("type", "string")
-        types = [types] if isinstance(types, str) else types
-        json_type = next(t for t in types if t != "null")
-        setting: dict[str, Any] = {"name": name}
-        if prop.get("secret"):
-            setting["kind"] = "password"
-            setting["sensitive"] = True
-        elif json_type == "string" and prop.get("enum"):
-            setting["kind"] = "options"
-            setting["options"] = [
-                {"label": str(v), "value": v} for v in prop["enum"] if v is not None
-            ]
-        else:
-            setting["kind"] = KIND_BY_JSON_TYPE[json_type]
-        if prop.get("title"):
-            setting["label"] = prop["title"]
-        if prop.get("description"):
-            setting["description"] = " ".join(prop["description"].split())
-        settings.append(setting)
-    return settings
+
+def meltano_setting(name: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """The Meltano definition of one setting: a kind Meltano can store and pass on, a default.
+
+    Objects (``stream_maps``, ``batch_config``...) and arrays get the kinds under which
+    ``meltano config set`` parses JSON, so the tap receives an object, not a string.
+    """
+    types = prop.get("type", "string")
+    types = [types] if isinstance(types, str) else types
+    json_type = next((t for t in types if t != "null"), "string")
+    setting: dict[str, Any] = {"name": name}
+    description = " ".join((prop.get("description") or "").split())
+    if prop.get("secret"):
+        setting["kind"] = "password"
+        setting["sensitive"] = True
+    elif json_type == "string" and prop.get("enum"):
+        setting["kind"] = "options"
+        setting["options"] = [{"label": str(v), "value": v} for v in prop["enum"] if v is not None]
+    else:
+        setting["kind"] = KIND_BY_JSON_TYPE[json_type]
+        if json_type == "number":
+            description += NUMBER_NOTE
+    if "default" in prop:
+        setting["value"] = prop["default"]
+    if prop.get("title"):
+        setting["label"] = prop["title"]
+    if description:
+        setting["description"] = description
+    return setting
+
+
+def meltano_settings() -> list[dict[str, Any]]:
+    """Meltano setting definitions: the tap's own settings, then the SDK's built-in ones."""
+    properties = about_json()["settings"]["properties"]
+    return [meltano_setting(name, prop) for name, prop in properties.items()]
+
+
+def meltano_capabilities_yaml(indent: int) -> str:
+    """The capabilities the tap advertises (``--about``), as Meltano's list."""
+    pad = " " * indent
+    return "\n".join(f"{pad}- {capability}" for capability in about_json()["capabilities"])
 
 
 def meltano_settings_yaml(indent: int) -> str:
@@ -275,6 +312,10 @@ def duckdb_key_maps_yaml(streams: list[Any], indent: int) -> str:
 
 def render_meltano_yml(text: str) -> str:
     """meltano.yml with the tap's settings, default selection and DuckDB key maps up to date."""
+    indent = marker_indent(text, "# capabilities:start")
+    text = replace_between(
+        text, "# capabilities:start", "# capabilities:end", meltano_capabilities_yaml(indent)
+    )
     indent = marker_indent(text, "# settings:start")
     text = replace_between(
         text, "# settings:start", "# settings:end", meltano_settings_yaml(indent)

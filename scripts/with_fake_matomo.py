@@ -5,7 +5,7 @@ traffic up to 2026-11-26, missing periods filled with recorded ones), including 
 The command gets the TAP_MATOMO_* settings pointing at it, so that the whole pipeline can be
 tried without a Matomo or a network::
 
-    .venv/bin/python scripts/with_fake_matomo.py make run RUN_ARGS=--full-refresh  # run-offline
+    .venv/bin/python scripts/with_fake_matomo.py make run MELTANO_ENVIRONMENT=offline  # run-offline
     .venv/bin/python scripts/with_fake_matomo.py tap-matomo --config ENV
 """
 

@@ -99,32 +99,41 @@ def test_meltano_plugins_are_defined_inline(meltano: dict[str, Any]) -> None:
 
 
 def test_meltano_extractor_settings_match_the_tap(meltano: dict[str, Any]) -> None:
+    """Every setting of `--about` (the SDK's built-ins too), with its default, capabilities too."""
     tap = _extractor(meltano)
     assert tap["pip_url"] == "-e ."
-    assert set(tap["capabilities"]) >= {
-        "state",
-        "catalog",
-        "discover",
-        "about",
-        "stream-maps",
-        "schema-flattening",
-        "batch",
-    }
+    assert tap["capabilities"] == [str(c) for c in TapMatomo.capabilities]
+    assert "structured-logging" in tap["capabilities"]  # Meltano then shows each line's level
     assert tap["settings_group_validation"] == [["url", "token_auth"]]
     settings = {s["name"]: s for s in tap["settings"]}
-    assert list(settings) == list(CONFIG_SCHEMA.to_dict()["properties"])
+    schema = TapMatomo.config_jsonschema
+    TapMatomo.append_builtin_config(schema)
+    assert list(settings) == list(schema["properties"])
     assert settings["token_auth"]["kind"] == "password"
     assert settings["token_auth"]["sensitive"] is True
-    assert settings["retry_wait_seconds"]["kind"] == "decimal"
+    # Meltano's `decimal` kind crashes on a value from the environment (Decimal in JSON)
+    assert all(s["kind"] != "decimal" for s in settings.values())
+    assert settings["retry_wait_seconds"]["kind"] == "integer"
     assert settings["site_ids"]["kind"] == "array"
+    for name in ("stream_maps", "stream_map_config", "faker_config", "batch_config"):
+        assert settings[name]["kind"] == "object"
+    assert settings["flattening_enabled"]["kind"] == "boolean"
+    for name, prop in schema["properties"].items():
+        assert settings[name].get("value") == prop.get("default"), name
 
 
-def test_meltano_defaults_read_the_public_demo(meltano: dict[str, Any]) -> None:
-    """With nothing configured the project's config is valid and points at the demo."""
-    config = _extractor(meltano)["config"]
+def _environment(meltano: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in meltano["environments"] if e["name"] == name)
+
+
+def test_meltano_demo_environment_reads_the_public_demo(meltano: dict[str, Any]) -> None:
+    """The demo's settings live in their own environment, valid with the defaults."""
+    demo = _environment(meltano, "demo")["config"]["plugins"]["extractors"]
+    config = next(p for p in demo if p["name"] == "tap-matomo")["config"]
     assert config["url"] == "https://demo.matomo.cloud"
     assert config["token_auth"] == "anonymous"
-    settings, errors = check_settings(dict(config))
+    defaults = {s["name"]: s["value"] for s in _extractor(meltano)["settings"] if "value" in s}
+    settings, errors = check_settings({**defaults, **config})
     assert errors == []
     assert settings is not None
     assert settings.site_ids == (1,)
@@ -133,17 +142,20 @@ def test_meltano_defaults_read_the_public_demo(meltano: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "override",
     [
-        {"start_date": "2026-11-20", "end_date": "2026-11-26"},
-        {"start_days_back": 7},
-        {"all_sites": True, "site_ids": []},  # what .env.example says to set
+        {"site_ids": [1], "start_date": "2026-11-20", "end_date": "2026-11-26"},
+        {"site_ids": [2, 3], "start_days_back": 7},
+        {"all_sites": True},  # what .env.example says to set, alone
     ],
 )
 def test_meltano_defaults_accept_the_documented_overrides(
     meltano: dict[str, Any], override: dict[str, Any]
 ) -> None:
-    """Env vars add to the meltano.yml config; no default may clash with what users set."""
-    config = {**_extractor(meltano)["config"], **override}
-    _, errors = check_settings(config)
+    """The dev environment adds nothing to what users set: no default clashes with it."""
+    assert "config" not in _environment(meltano, "dev")
+    assert "config" not in _extractor(meltano)
+    defaults = {s["name"]: s["value"] for s in _extractor(meltano)["settings"] if "value" in s}
+    user = {"url": "https://analytics.example.com", "token_auth": "x" * 32, **override}
+    _, errors = check_settings({**defaults, **user})
     assert errors == []
 
 

@@ -1,0 +1,61 @@
+"""tap-matomo as Meltano runs it: config errors on the last line, settings Meltano can pass."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _run(config: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run(
+        [sys.executable, "-m", "tap_matomo", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        ({"site_ids": [1], "all_sites": True}, "`site_ids` and `all_sites`"),
+        ({"site_ids": [1], "max_tries": "five"}, "max_tries"),
+    ],
+)
+def test_config_error_is_the_last_line_with_its_reason(
+    config: dict[str, Any], reason: str, tmp_path: Path
+) -> None:
+    """`meltano config test` shows only the tap's last output line: it must say why."""
+    result = _run({"url": "http://127.0.0.1:9", "token_auth": "x" * 32, **config}, tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ERROR" in last
+    assert "Config validation failed: " in last
+    assert reason in last
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_whole_number_from_meltano_is_a_valid_retry_wait(tmp_path: Path) -> None:
+    """Meltano's `integer` kind passes TAP_MATOMO_RETRY_WAIT_SECONDS=2 as 2; a YAML 0.5 as 0.5."""
+    for wait in (2, 0.5):
+        result = _run(
+            {
+                "url": "http://127.0.0.1:9",
+                "token_auth": "x" * 32,
+                "site_ids": [1],
+                "retry_wait_seconds": wait,
+                "max_tries": 1,
+            },
+            tmp_path,
+        )
+        assert "Config validation failed" not in result.stderr
+        assert "could not reach Matomo" in result.stderr
