@@ -115,9 +115,26 @@ class MatomoRun:
                     f"{', '.join(map(str, sorted(viewable))) or 'none'})."
                 )
             ids = wanted
+        ids = self._shard_of(ids)
         return [
             Site(site_id=i, timezone=_site_timezone(i, viewable[i]), raw=viewable[i]) for i in ids
         ]
+
+    def _shard_of(self, ids: Sequence[int]) -> Sequence[int]:
+        """The sites of this run's shard (`shard_count`/`shard_index`), or all of them."""
+        shard = self.settings.shard
+        if shard is None:
+            return ids
+        kept = [site_id for site_id in ids if shard.keeps(site_id)]
+        LOGGER.info(
+            "Shard %d of %d (site id modulo %d = %d): sites %s.",
+            shard.index,
+            shard.count,
+            shard.count,
+            shard.index,
+            ", ".join(map(str, kept)) or "none",
+        )
+        return kept
 
     def site(self, site_id: int) -> Site:
         """One configured site by id."""

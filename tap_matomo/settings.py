@@ -67,6 +67,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="All sites",
         description="Extract every site the token can view. Set this or `site_ids`, not both.",
     ),
+    th.Property(
+        "shard_count",
+        th.IntegerType,
+        title="Shard count",
+        description="Split the sites (of `site_ids` or `all_sites`) over this many runs that "
+        "can go in parallel: a run keeps the sites whose id modulo `shard_count` is its "
+        "`shard_index`, so a site stays in its shard as sites are added. Set both or neither; "
+        "give each shard its own state (in Meltano one extractor per shard, see the README).",
+    ),
+    th.Property(
+        "shard_index",
+        th.IntegerType,
+        title="Shard index",
+        description="This run's shard: 0 to `shard_count` - 1.",
+    ),
     # -- dates --------------------------------------------------------------------------------
     th.Property(
         "start_date",
@@ -360,6 +375,18 @@ class SubtableRequest:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count`: the sites whose id modulo `count` is `index`."""
+
+    index: int
+    count: int
+
+    def keeps(self, site_id: int) -> bool:
+        """True for a site of this shard; by id only, so adding sites moves no other site."""
+        return site_id % self.count == self.index
+
+
+@dataclass(frozen=True)
 class TapSettings:
     """The settings after the checks, in the types the tap works with."""
 
@@ -367,6 +394,8 @@ class TapSettings:
     token_auth: str = field(repr=False)
     site_ids: tuple[int, ...] | None
     dates: DateSettings
+    #: `shard_count`/`shard_index`, None when the run keeps every site.
+    shard: Shard | None = None
     period: Period = "day"
     period_overrides: dict[str, Period] = field(default_factory=dict)
     max_periods_per_request: int = 31
@@ -496,6 +525,8 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
     elif site_ids and any(int(i) <= 0 for i in site_ids):
         errors.append("`site_ids`: site IDs are positive integers.")
 
+    shard = _check_shard(config.get("shard_count"), config.get("shard_index"), errors)
+
     dates = {
         key: _parse_date(config, key, errors) for key in ("start_date", "end_date", "report_date")
     }
@@ -572,6 +603,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             token_auth=token_auth,
             site_ids=_check_site_ids(site_ids, notes),
             dates=date_settings,
+            shard=shard,
             period=period,
             period_overrides=overrides,
             max_periods_per_request=int(setting(config, "max_periods_per_request")),
@@ -587,6 +619,25 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
         ),
         [],
     )
+
+
+def _check_shard(count: Any, index: Any, errors: list[str]) -> Shard | None:
+    """`shard_count`/`shard_index`: both or neither, the index one of the count's shards."""
+    if count is None and index is None:
+        return None
+    if count is None or index is None:
+        errors.append(
+            "`shard_count` and `shard_index`: set both (this run is shard `shard_index` of "
+            "`shard_count`), or neither."
+        )
+        return None
+    if count < 1:
+        errors.append(f"`shard_count`: {count} shards; give 1 or more.")
+        return None
+    if not 0 <= index < count:
+        errors.append(f"`shard_index`: {index} is not a shard of {count}; give 0 to {count - 1}.")
+        return None
+    return Shard(index=index, count=count)
 
 
 def _check_segment(value: Any, errors: list[str]) -> str | None:
