@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
+from singer_sdk import metrics
 
 from tap_matomo.errors import (
     MatomoError,
@@ -191,8 +192,16 @@ class MatomoClient:
         body = {**params, "token_auth": self._token}
         self.request_count += 1
         started = time.monotonic()
+        # The SDK's `http_request_duration` metric, as its REST streams log it (no URL: POST).
+        timer = metrics.Timer(metrics.Metric.HTTP_REQUEST_DURATION, {metrics.Tag.ENDPOINT: method})
         try:
-            response = self.session.post(url, params=query, data=body, timeout=self.timeout)
+            with timer:
+                response = self.session.post(url, params=query, data=body, timeout=self.timeout)
+                timer.tags[metrics.Tag.HTTP_STATUS_CODE] = response.status_code
+                ok = response.status_code < 400
+                timer.tags[metrics.Tag.STATUS] = (
+                    metrics.Status.SUCCEEDED if ok else metrics.Status.FAILED
+                )
         except requests.exceptions.Timeout as exc:
             raise MatomoTransientError(
                 f"{method}: no answer from {self.base_url} within {self.timeout:g}s "

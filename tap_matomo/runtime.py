@@ -76,6 +76,11 @@ class MatomoRun:
             retry_wait_seconds=http.retry_wait_seconds,
         )
 
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far in this run (none before the client exists)."""
+        return self.client.request_count if "client" in self.__dict__ else 0
+
     @cached_property
     def sites(self) -> list[Site]:
         """The configured sites (or every viewable one), fetched with one request."""
@@ -127,7 +132,7 @@ class MatomoRun:
             return ids
         kept = [site_id for site_id in ids if shard.keeps(site_id)]
         LOGGER.info(
-            "Shard %d of %d (site id modulo %d = %d): sites %s.",
+            "Shard %d of %d (site id modulo %d = %d) keeps site(s): %s.",
             shard.index,
             shard.count,
             shard.count,

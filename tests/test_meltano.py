@@ -59,3 +59,24 @@ def test_whole_number_from_meltano_is_a_valid_retry_wait(tmp_path: Path) -> None
         )
         assert "Config validation failed" not in result.stderr
         assert "could not reach Matomo" in result.stderr
+
+
+def test_plugin_definition_for_other_projects_is_current() -> None:
+    """`meltano-plugin/tap-matomo.yml` (for `meltano add --from-ref`) is what `make docs` writes."""
+    import importlib.util
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_docs", root / "scripts" / "gen_docs.py")
+    assert spec is not None
+    assert spec.loader is not None
+    gen_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_docs)
+    text = gen_docs.PLUGIN_DEFINITION.read_text()
+    assert gen_docs.render_plugin_definition(text) == text, "run `make docs`"
+    definition = yaml.safe_load(text)
+    project = yaml.safe_load((root / "meltano.yml").read_text())
+    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-matomo")
+    for key in ("namespace", "executable", "capabilities", "settings", "settings_group_validation"):
+        assert definition[key] == extractor[key], key

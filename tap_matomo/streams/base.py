@@ -6,13 +6,16 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
+from singer_sdk import Stream, metrics
 from singer_sdk import typing as th
 from typing_extensions import override
+
+from tap_matomo.progress import NameThePartition, PartitionProgress
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
 
+    from tap_matomo.dates import DateWindow
     from tap_matomo.runtime import MatomoRun
 
 #: The site column of every stream (the partition key of the partitioned ones).
@@ -33,7 +36,35 @@ class MatomoStream(Stream):
         schema: dict[str, Any] | None = None,
     ) -> None:
         self.run = run
+        #: The site-local days the current partition reads, for its progress line (streams
+        #: that read a window set it in `get_records`).
+        self.reading: DateWindow | None = None
+        self._progress: PartitionProgress | None = None
         super().__init__(tap, schema=schema, name=name)
+        # Loggers are global, streams are not: the stream of the running tap names partitions.
+        for old in [f for f in self.logger.filters if isinstance(f, NameThePartition)]:
+            self.logger.removeFilter(old)
+        self.logger.addFilter(NameThePartition(lambda: self._progress))
+
+    @override
+    def get_record_counter(
+        self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
+    ) -> metrics.Counter:
+        """One progress line and the SDK's metrics per partition (see `tap_matomo.progress`)."""
+        self.reading = None
+        self._progress = PartitionProgress(
+            self.name,
+            self.logger,
+            requests_sent=lambda: self.run.request_count,
+            window=self._take_window,
+            log_interval=log_interval,
+            child=self.parent_stream_type is not None,
+        )
+        return self._progress
+
+    def _take_window(self) -> DateWindow | None:
+        window, self.reading = self.reading, None
+        return window
 
     @override
     def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:

@@ -476,8 +476,12 @@ class ReportStream(MatomoStream):
         period = self.run.settings.period_for(self.name)
         planned = self._partition_plan(context)
         if planned is None:
-            self.logger.info("Site %s: nothing new to read for '%s'.", site.site_id, self.name)
-            return
+            return  # the progress line says "nothing new to read"
+        self.reading = (
+            DateWindow(min(p.window.start for p in planned), max(p.window.end for p in planned))
+            if planned
+            else None
+        )
         self._read_ahead(context, planned)
         # The SDK adds the partition's keys (site, item) to each record.
         records = self._records(site, period, planned)

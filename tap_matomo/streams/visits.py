@@ -641,9 +641,9 @@ class VisitsStream(MatomoStream):
         site = self.run.site(int(context["site_id"]))
         planned = self.window(site, self._bookmark_second(context))
         if planned is None:
-            self.logger.info("Site %s: no day to read for 'visits'.", site.site_id)
-            return
+            return  # the progress line says "nothing new to read"
         window, first_second = planned
+        self.reading = window
         exclude = self.visit_settings.exclude_identity
         days = SiteDays(site.timezone)
         for page in self.pages(site, window, first_second):
