@@ -57,7 +57,7 @@ run: .meltano/installed.stamp
 	@mkdir -p output output/offline
 	@env="$(MELTANO_ENVIRONMENT)"; \
 	if [ -z "$$env" ]; then \
-	  if $(MELTANO) --environment=dev config print tap-matomo 2>/dev/null | grep -q '"url"'; \
+	  if $(MELTANO) --environment=dev config print tap-matomo 2>/dev/null | grep -q '"url": "[^"]'; \
 	  then env=dev; else env=demo; fi; \
 	fi; \
 	echo "make run: Meltano environment '$$env' (state id $$env:tap-matomo-to-$(LOADER))"; \
