@@ -80,3 +80,23 @@ def test_plugin_definition_for_other_projects_is_current() -> None:
     extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-matomo")
     for key in ("namespace", "executable", "capabilities", "settings", "settings_group_validation"):
         assert definition[key] == extractor[key], key
+
+
+def test_jobs_and_schedules_name_plugins_of_the_project() -> None:
+    """A job naming a plugin or mapping meltano.yml no longer defines fails only at run time."""
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    project = yaml.safe_load((root / "meltano.yml").read_text())
+    plugins = project["plugins"]
+    names = {p["name"] for kind in plugins.values() for p in kind}
+    names |= {m["name"] for p in plugins.get("mappers", []) for m in p.get("mappings", [])}
+    jobs = {job["name"]: job for job in project["jobs"]}
+    assert "matomo-to-duckdb" in jobs
+    for job in jobs.values():
+        for task in job["tasks"]:
+            assert set(task.split()) <= names, f"job {job['name']}: {task}"
+            assert task.split()[0] == "tap-matomo"
+            assert task.split()[-1] == "target-duckdb"
+    assert [s["job"] for s in project["schedules"]] == ["matomo-to-duckdb"]
+    assert project["schedules"][0]["interval"] == "@daily"
