@@ -10,6 +10,11 @@ from typing import Any
 
 import pytest
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest's own dependency
+    import tomli as tomllib
+
 
 def _run(config: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "config.json"
@@ -100,3 +105,29 @@ def test_jobs_and_schedules_name_plugins_of_the_project() -> None:
             assert task.split()[-1] == "target-duckdb"
     assert [s["job"] for s in project["schedules"]] == ["matomo-to-duckdb"]
     assert project["schedules"][0]["interval"] == "@daily"
+
+
+def test_every_imported_package_is_declared() -> None:
+    """A package the tap imports but does not declare breaks when its provider drops it."""
+    import ast
+    import re
+    from importlib.metadata import packages_distributions
+
+    root = Path(__file__).resolve().parent.parent
+    imported: set[str] = set()
+    for path in (root / "tap_matomo").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"tap_matomo", "__future__"}
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+
+    def normalize(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    declared = {normalize(re.split(r"[<>=~!\[; ]", d)[0]) for d in project["dependencies"]}
+    providers = packages_distributions()
+    for module in sorted(third_party):
+        assert {normalize(d) for d in providers[module]} & declared, module
