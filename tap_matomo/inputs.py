@@ -9,10 +9,14 @@ file, the part of it that is wrong, and what to do.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk.configuration._dict_config import parse_environment_config
+
+if TYPE_CHECKING:
+    from singer_sdk import Stream
 
 #: What to do with a state that cannot be used (the tap never repairs a state by guessing).
 STATE_REMEDY = (
@@ -109,9 +113,14 @@ def check_catalog(catalog: dict[str, Any], source: str = "The catalog") -> None:
         if not isinstance(schema, dict):
             msg = f"{where} has no `schema` object (got {_kind(schema)}). "
             raise InputError(msg + CATALOG_REMEDY)
-        if not isinstance(schema.get("properties", {}), dict):
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict):
             msg = f"{where}: `schema.properties` must be an object. "
             raise InputError(msg + CATALOG_REMEDY)
+        for column, prop in properties.items():
+            if not isinstance(prop, dict):
+                msg = f"{where}: the schema of column {column!r} must be an object. "
+                raise InputError(msg + CATALOG_REMEDY)
         metadata = entry.get("metadata", [])
         if not isinstance(metadata, list) or not all(
             isinstance(m, dict)
@@ -124,6 +133,30 @@ def check_catalog(catalog: dict[str, Any], source: str = "The catalog") -> None:
         if not isinstance(entry.get("key_properties", []), list):
             msg = f"{where}: `key_properties` must be a list. "
             raise InputError(msg + CATALOG_REMEDY)
+
+
+def check_catalog_streams(streams: Iterable[Stream], source: str = "The catalog") -> None:
+    """The streams to sync, as the catalog set them: the tap's replication key, known keys.
+
+    The streams compute and store their bookmarks on their own key (a report's `date`, the
+    visit log's `last_action_time`); a catalog naming another key, or a schema without it,
+    failed in the SDK at the first record, and a key property without its column made every
+    target refuse the stream.
+    """
+    for stream in streams:
+        own = type(stream).replication_key
+        key = stream.replication_key
+        if key and key != own:
+            msg = (
+                f"{source}: stream {stream.name!r} has the replication key {key!r}; the tap "
+                f"keeps its bookmark on {own!r} and no other. "
+            )
+            raise InputError(msg + CATALOG_REMEDY)
+        columns = stream.effective_schema.get("properties", {})
+        for column in ([key] if key else []) + list(stream.primary_keys or ()):
+            if column not in columns:
+                msg = f"{source}: stream {stream.name!r} has no {column!r} column in its schema. "
+                raise InputError(msg + CATALOG_REMEDY)
 
 
 def check_state_shape(state: Any, source: str = "The state") -> None:

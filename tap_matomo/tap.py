@@ -16,6 +16,7 @@ from tap_matomo.catalog import REPORTS
 from tap_matomo.cli import ConfigInput, MatomoCommand
 from tap_matomo.inputs import (
     check_catalog,
+    check_catalog_streams,
     check_state_shape,
     read_environment_config,
     read_json_object,
@@ -46,8 +47,9 @@ class TapMatomo(Tap):
 
     name = "tap-matomo"
     config_jsonschema = CONFIG_SCHEMA.to_dict()
-    #: How messages name the state: the command line names its file.
+    #: How messages name the state and the catalog: the command line names their files.
     state_source = "The state"
+    catalog_source = "The catalog"
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -92,6 +94,7 @@ class TapMatomo(Tap):
     def sync_all(self) -> None:
         """Sync, once every bookmark of the streams to sync is known to be usable."""
         selected = [s for s in self.streams.values() if s.selected or s.has_selected_descendents]
+        check_catalog_streams(selected, self.catalog_source)
         bookmarks = check_bookmarks(self.state, selected, self.state_source)
         self._forget_future_bookmarks(bookmarks)
         super().sync_all()
@@ -196,9 +199,10 @@ class TapMatomo(Tap):
         cls.print_version(print_fn=cls.logger.info)
         config = config or ConfigInput()
         catalog_dict = None
+        catalog_source = f"Catalog file {catalog!r} (`--catalog`)"
         if catalog is not None:
             catalog_dict = read_json_object(catalog, "--catalog")
-            check_catalog(catalog_dict, f"Catalog file {catalog!r} (`--catalog`)")
+            check_catalog(catalog_dict, catalog_source)
         state_dict = None
         state_source = f"State file {state!r} (`--state`)"
         if state is not None:
@@ -213,6 +217,8 @@ class TapMatomo(Tap):
         )
         if state is not None:
             tap.state_source = state_source
+        if catalog is not None:
+            tap.catalog_source = catalog_source
         tap.sync_all()
 
 

@@ -431,6 +431,42 @@ CATALOG_CASES = [
     ),
 ]
 
+
+def _discovered(change: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """A catalog discovered for the config, `visits_summary` selected, then changed."""
+
+    def catalog(config: dict[str, Any]) -> dict[str, Any]:
+        discovered = catalog_selecting(config, {"visits_summary"})
+        entry = next(e for e in discovered["streams"] if e["tap_stream_id"] == "visits_summary")
+        change(entry)
+        return discovered
+
+    return catalog
+
+
+CATALOG_CASES += [
+    Case(
+        "catalog-other-replication-key",
+        ("'visits_summary'", "replication key 'nb_visits'", "'date'", REMEDY_CATALOG),
+        files={"--catalog": _discovered(lambda e: e.update(replication_key="nb_visits"))},
+    ),
+    Case(
+        "catalog-without-replication-key-column",
+        ("'visits_summary'", "no 'date' column", REMEDY_CATALOG),
+        files={"--catalog": _discovered(lambda e: e["schema"]["properties"].pop("date"))},
+    ),
+    Case(
+        "catalog-unknown-key-property",
+        ("'visits_summary'", "no 'visit_date' column"),
+        files={"--catalog": _discovered(lambda e: e.update(key_properties=["visit_date"]))},
+    ),
+    Case(
+        "catalog-column-schema-number",
+        ("'visits_summary'", "column 'nb_visits'", "must be an object"),
+        files={"--catalog": _discovered(lambda e: e["schema"]["properties"].update(nb_visits=5))},
+    ),
+]
+
 STATE_CASES = [
     Case("state-missing", ("State file", "was not found"), files={"--state": None}),
     Case("state-not-json", ("State file", "not valid JSON"), files={"--state": "{'a': 1}"}),
@@ -660,7 +696,8 @@ def _arguments(case: Case, fake: FakeMatomo, tmp_path: Path) -> list[str]:
             config[name] = value(fake) if callable(value) else value
     files: dict[str, Any] = {"--config": config, **case.files}
     args: list[str] = []
-    for option, content in files.items():
+    for option, given in files.items():
+        content = given(config) if callable(given) else given
         path = tmp_path / f"{option.strip('-')}.json"
         if content == "/":
             path = tmp_path
