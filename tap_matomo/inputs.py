@@ -184,6 +184,12 @@ def check_state_shape(state: Any, source: str = "The state") -> None:
                     'object (e.g. {"site_id": 1}). '
                 )
                 raise InputError(msg + STATE_REMEDY)
+        # The SDK pops from the progress markers of an interrupted run before anything is read.
+        places = [("", bookmark)] + [(f"`partitions[{i}]`: ", p) for i, p in enumerate(partitions)]
+        for part, place in places:
+            if not isinstance(place.get("progress_markers", {}), dict):
+                msg = f"{where}: {part}`progress_markers` must be an object. "
+                raise InputError(msg + STATE_REMEDY)
 
 
 def _kind(value: Any) -> str:

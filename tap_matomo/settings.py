@@ -445,6 +445,34 @@ def _parse_date(config: dict[str, Any], key: str, errors: list[str]) -> date | N
     return day
 
 
+def _check_url(url: str, errors: list[str]) -> None:
+    """`url`: an http(s) address with a host, a valid port, and no token in it."""
+    problem = None
+    parsed = None
+    with contextlib.suppress(ValueError):  # "Invalid IPv6 URL"
+        parsed = urlparse(url)
+    try:
+        port_ok = parsed is not None and (parsed.port is None or parsed.port > 0)
+    except ValueError:  # not a number, or over 65535
+        port_ok = False
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        problem = "is not an http(s) URL"
+    elif not port_ok:
+        problem = "has an invalid port"
+    elif any(char.isspace() for char in url):
+        problem = "contains a blank"
+    elif "token_auth" in parse_qs(parsed.query):
+        errors.append(
+            "`url`: holds a `token_auth`; give the token in `token_auth` (it is sent by POST, "
+            "never in a URL) and the Matomo address alone in `url`."
+        )
+        return
+    if problem:
+        errors.append(
+            f"`url`: {url!r} {problem}; give the Matomo address, e.g. https://analytics.example.com"
+        )
+
+
 def _check_token(value: Any, errors: list[str]) -> str:
     """`token_auth`: a non-blank string (surrounding blanks, e.g. a pasted newline, dropped).
 
@@ -508,12 +536,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
     notes: list[str] = []
 
     url = str(config.get("url") or "").strip()
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        errors.append(
-            f"`url`: {url!r} is not an http(s) URL; give the Matomo address, "
-            "e.g. https://analytics.example.com"
-        )
+    _check_url(url, errors)
 
     token_auth = _check_token(config.get("token_auth"), errors)
     site_ids = config.get("site_ids")
@@ -759,9 +782,10 @@ def secret_values(config: dict[str, Any]) -> list[str]:
         leaves(config.get(name))
     url = config.get("url")
     if isinstance(url, str):
-        parsed = urlsplit(url.strip())
-        leaves(parsed.password)
-        leaves(parse_qs(parsed.query).get("token_auth"))
+        with contextlib.suppress(ValueError):  # an unparseable URL is refused by check_settings
+            parsed = urlsplit(url.strip())
+            leaves(parsed.password)
+            leaves(parse_qs(parsed.query).get("token_auth"))
     texts = {text for value in found for text in (value, value.strip()) if text.strip()}
     texts |= {quote(text, safe="") for text in texts}
     return sorted(texts, key=len, reverse=True)

@@ -218,6 +218,15 @@ SETTING_CASES = [
     Case("url-no-scheme", ("`url`", "not an http(s) URL"), config={"url": "matomo.example.com"}),
     Case("url-ftp", ("`url`", "not an http(s) URL"), config={"url": "ftp://matomo.example.com"}),
     Case("url-number", ("`url`", "not of type"), config={"url": 12}),
+    Case("url-broken-ipv6", ("`url`", "not an http(s) URL"), config={"url": "http://[::1"}),
+    Case("url-port-text", ("`url`", "invalid port"), config={"url": "http://m.example.com:x"}),
+    Case("url-port-huge", ("`url`", "invalid port"), config={"url": "http://m.example.com:99999"}),
+    Case("url-blank-inside", ("`url`", "blank"), config={"url": "http://m.exa mple.com"}),
+    Case(
+        "url-with-token",
+        ("`url`", "`token_auth`"),
+        config={"url": f"https://m.example.com/?module=API&token_auth={TOKEN}"},
+    ),
     Case(
         "url-ftp-with-password",
         ("`url`", "***"),
@@ -496,6 +505,24 @@ STATE_CASES = [
         "state-partition-text",
         ("'visits_summary'", "`partitions[0]`"),
         files={"--state": {"bookmarks": {"visits_summary": {"partitions": ["site 1"]}}}},
+    ),
+    Case(
+        "state-progress-markers-text",
+        ("'visits_summary'", "`progress_markers` must be an object"),
+        files={"--state": {"bookmarks": {"visits_summary": {"progress_markers": "x"}}}},
+    ),
+    Case(
+        "state-partition-progress-markers-number",
+        ("'visits_summary'", "`partitions[0]`: `progress_markers`"),
+        files={
+            "--state": {
+                "bookmarks": {
+                    "visits_summary": {
+                        "partitions": [{"context": {"site_id": 1}, "progress_markers": 5}]
+                    }
+                }
+            }
+        },
     ),
     Case(
         "bookmark-report-word",
