@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import click
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, DiscoveryError, MappingError
 from singer_sdk.plugin_base import SingerCommand
 from typing_extensions import override
 
@@ -96,6 +96,13 @@ class MatomoCommand(SingerCommand):
             message = "Config validation failed: " + "; ".join(exc.errors or [str(exc)])
         elif isinstance(exc, MatomoError | InputError):
             message = str(exc)
+        elif isinstance(exc, MappingError):
+            message = (
+                f"`stream_maps`: {exc} Fix the stream map "
+                "(https://sdk.meltano.com/en/latest/stream_maps.html)."
+            )
+        elif isinstance(exc, DiscoveryError):
+            message = f"The catalog: {exc} Run `{self.name} --discover` for a valid catalog."
         else:
             message = (
                 f"Unexpected error ({type(exc).__name__}: {exc}). This is a bug in tap-matomo: "

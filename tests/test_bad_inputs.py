@@ -357,6 +357,21 @@ SETTING_CASES = [
     ),
     Case("verify-ssl-text", ("`verify_ssl`", "not of type"), config={"verify_ssl": "no"}),
     Case(
+        "stream-map-bad-expression",
+        ("`stream_maps`", "foo("),
+        config={"stream_maps": {"visits_summary": {"nb_visits": "foo("}}},
+    ),
+    Case(
+        "stream-map-unknown-key",
+        ("`stream_maps`", "'nope'"),
+        config={"stream_maps": {"visits_summary": {"__key_properties__": ["nope"]}}},
+    ),
+    Case(
+        "stream-map-not-object",
+        ("`stream_maps[visits_summary]`",),
+        config={"stream_maps": {"visits_summary": 5}},
+    ),
+    Case(
         "bad-setting-in-test-mode",
         ("`start_date`", "not a date"),
         config={"start_date": "2026-11-20garbage"},
