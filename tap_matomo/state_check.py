@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tap_matomo.dates import MATOMO_FIRST_DAY, site_timezone, site_today, utc_now
+from tap_matomo import dates
+from tap_matomo.dates import MATOMO_FIRST_DAY, site_timezone, site_today
 from tap_matomo.inputs import STATE_REMEDY, InputError, check_state_shape
 
 if TYPE_CHECKING:
@@ -91,25 +92,35 @@ def check_bookmarks(
 
 
 def future_bookmarks(
-    bookmarks: Iterable[Bookmark], site_timezone_of: Callable[[int], str | None]
-) -> list[tuple[Bookmark, date]]:
-    """The bookmarks after their site's today, each with that today.
+    bookmarks: Iterable[Bookmark],
+    site_timezone_of: Callable[[int], str | None],
+    reread: timedelta = timedelta(0),
+) -> list[tuple[Bookmark, str]]:
+    """The bookmarks in their site's future, each with the "now" they are after.
 
+    A date (reports) is in the future after the site's today. A date-time (`visits`) is after
+    now plus ``reread``, the span a run reads again before its bookmark (a visit log bookmark
+    a little ahead, e.g. by the Matomo server's clock, is then still read from before now).
     ``site_timezone_of`` gives a configured site's timezone (None for a site not configured):
     it is only asked for bookmarks after the earliest today on Earth (UTC-12), so a state of
     past bookmarks costs no request.
     """
-    earliest_today = utc_now().date() - timedelta(days=1)
-    ahead: list[tuple[Bookmark, date]] = []
+    now = dates.utc_now()  # through the module: the tests pin the clock there
+    earliest_today = now.date() - timedelta(days=1)
+    ahead: list[tuple[Bookmark, str]] = []
     for bookmark in bookmarks:
         if bookmark.site_id is None or bookmark.day_in("UTC") < earliest_today:
+            continue
+        if isinstance(bookmark.value, datetime):
+            if bookmark.value > now + reread:
+                ahead.append((bookmark, f"now ({now.isoformat()})"))
             continue
         timezone = site_timezone_of(bookmark.site_id)
         if timezone is None:
             continue
         today = site_today(timezone)
-        if bookmark.day_in(timezone) > today:
-            ahead.append((bookmark, today))
+        if bookmark.value > today:
+            ahead.append((bookmark, f"the site's today ({today.isoformat()})"))
     return ahead
 
 

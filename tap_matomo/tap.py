@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -117,17 +118,17 @@ class TapMatomo(Tap):
             except KeyError:  # a site no longer configured: its bookmark is not used
                 return None
 
-        for bookmark, today in future_bookmarks(bookmarks, timezone_of):
+        finality = timedelta(minutes=visit_log_settings(dict(self.config)).finality_minutes)
+        for bookmark, now in future_bookmarks(bookmarks, timezone_of, reread=finality):
             self.logger.warning(
-                "%s: stream '%s', site %s: the bookmark %s is after the site's today "
-                "(%s), so a wrong clock or another server's state wrote it. Ignoring it: the "
-                "site is read from the configured start (`start_date`/`start_days_back`) and "
-                "gets a new bookmark.",
+                "%s: stream '%s', site %s: the bookmark %s is after %s, so a wrong clock or "
+                "another server's state wrote it. Ignoring it: the site is read from the "
+                "configured start (`start_date`/`start_days_back`) and gets a new bookmark.",
                 self.state_source,
                 bookmark.stream,
                 bookmark.site_id,
                 bookmark.value.isoformat(),
-                today.isoformat(),
+                now,
             )
             stream_state = self.state["bookmarks"][bookmark.stream]
             for partition in stream_state.get("partitions", []):

@@ -116,3 +116,24 @@ def test_date_arithmetic_stops_at_the_first_day() -> None:
     week = resolve_window(DateSettings(start_days_back=36_500), "week", today)
     assert week is not None
     assert week.start == date(1991, 8, 12)
+
+
+@pytest.mark.parametrize(
+    ("bookmark", "warned"),
+    [
+        ("2026-11-26T12:30:00+00:00", False),  # within the finality window: read from 11:30
+        ("2026-11-26T13:30:00+00:00", True),  # the run would start after now: visits lost
+    ],
+)
+def test_a_visits_bookmark_is_in_the_future_beyond_the_finality_window(
+    fake: FakeMatomo, tmp_path: Path, bookmark: str, warned: bool
+) -> None:
+    fake.handlers[LIVE] = FakeLive()
+    config = {**_base_config(fake), "end_date": None, "visits_finality_minutes": 60}
+    catalog = catalog_selecting(config, {"visits"})
+
+    state = _bookmark("visits", bookmark)
+    result = run_cli(_files(tmp_path, config=config, catalog=catalog, state=state))
+
+    assert result.code == 0, result.log
+    assert any("'visits'" in w for w in _warnings(result)) is warned, result.log
