@@ -13,11 +13,11 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from tap_matomo import dates
-from tap_matomo.dates import MATOMO_FIRST_DAY, site_timezone, site_today
+from tap_matomo.dates import MATOMO_FIRST_DAY, site_today
 from tap_matomo.inputs import STATE_REMEDY, InputError, check_state_shape
 
 if TYPE_CHECKING:
@@ -46,11 +46,11 @@ class Bookmark:
         site = (self.context or {}).get("site_id")
         return site if isinstance(site, int) and not isinstance(site, bool) else None
 
-    def day_in(self, timezone: str) -> date:
-        """The bookmark's calendar day in a site's timezone."""
+    @property
+    def day(self) -> date:
+        """The bookmark's day (in UTC for a date-time)."""
         if isinstance(self.value, datetime):
-            local = self.value.astimezone(site_timezone(timezone))
-            return date(local.year, local.month, local.day)
+            return self.value.astimezone(timezone.utc).date()
         return self.value
 
 
@@ -76,7 +76,7 @@ def check_bookmarks(
             value = _parse(raw, fmt)
             if value is None:
                 problem = f"is not {_EXPECTED[fmt]}"
-            elif Bookmark(stream.name, context, value).day_in("UTC") < MATOMO_FIRST_DAY:
+            elif Bookmark(stream.name, context, value).day < MATOMO_FIRST_DAY:
                 problem = f"is before {MATOMO_FIRST_DAY}, the first day Matomo has data for"
             else:
                 found.append(Bookmark(stream.name, context, value))
@@ -109,16 +109,16 @@ def future_bookmarks(
     earliest_today = now.date() - timedelta(days=1)
     ahead: list[tuple[Bookmark, str]] = []
     for bookmark in bookmarks:
-        if bookmark.site_id is None or bookmark.day_in("UTC") < earliest_today:
+        if bookmark.site_id is None or bookmark.day < earliest_today:
             continue
         if isinstance(bookmark.value, datetime):
             if bookmark.value > now + reread:
                 ahead.append((bookmark, f"now ({now.isoformat()})"))
             continue
-        timezone = site_timezone_of(bookmark.site_id)
-        if timezone is None:
+        zone = site_timezone_of(bookmark.site_id)
+        if zone is None:
             continue
-        today = site_today(timezone)
+        today = site_today(zone)
         if bookmark.value > today:
             ahead.append((bookmark, f"the site's today ({today.isoformat()})"))
     return ahead
