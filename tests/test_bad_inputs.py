@@ -861,3 +861,31 @@ def test_the_console_script_prints_one_line(
     assert "Traceback" not in result.stderr + result.stdout
     assert WRONG_TOKEN not in result.stderr + result.stdout
     assert len(fake.requests) == (1 if "--test" in args else 0)
+
+
+@pytest.mark.parametrize(
+    ("variables", "names"),
+    [
+        ({"TAP_MATOMO_SITE_IDS": "1,2"}, ("TAP_MATOMO_SITE_IDS", "`site_ids`", "JSON")),
+        ({"TAP_MATOMO_LOOKBACK_DAYS": "three"}, ("TAP_MATOMO_LOOKBACK_DAYS", "`lookback_days`")),
+        ({"TAP_MATOMO_TOKEN_AUTH": "  "}, ("`token_auth`", "empty")),
+    ],
+    ids=["site-ids-not-json", "lookback-not-a-number", "token-blank"],
+)
+def test_bad_environment_settings_are_one_line(
+    fake: FakeMatomo, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], names: tuple
+) -> None:
+    """`--config ENV`: the variable and its setting are named, never the value."""
+    settings = {"TAP_MATOMO_URL": fake.url, "TAP_MATOMO_TOKEN_AUTH": WRONG_TOKEN}
+    for name, value in {**settings, "TAP_MATOMO_SITE_IDS": "[1]", **variables}.items():
+        monkeypatch.setenv(name, value)
+
+    result = run_cli(["--config", "ENV"])
+
+    assert result.code == 1
+    assert len(result.error_lines) == 1, result.log
+    for fragment in names:
+        assert fragment in result.error_lines[0]
+    assert WRONG_TOKEN not in result.output
+    assert "Traceback" not in result.output
+    assert fake.requests == []
