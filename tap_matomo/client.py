@@ -4,6 +4,11 @@ Every call is ``POST {url}/index.php?module=API&method=X&format=JSON`` with the 
 ``token_auth`` in the form body, so the token never reaches a URL, a proxy log or an SDK metric.
 ``module``/``method``/``format`` stay in the query string: without them Matomo renders errors
 raised before dispatch (bad token, database down) as HTML instead of JSON.
+
+Until the server has answered once like Matomo, an answer that Matomo never gives (a web page, a
+404, another JSON API) or a failed connection is a problem with `url`, reported at once; after
+that, the same faults are taken as transient and retried. Credentials inside `url` (HTTP basic
+auth in front of Matomo) are masked wherever the URL is shown, as the token is.
 """
 
 from __future__ import annotations
@@ -14,18 +19,26 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 from singer_sdk import metrics
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from tap_matomo.errors import (
+    NETWORK,
+    RATE_LIMIT,
+    SERVER,
+    TIMEOUT,
     MatomoError,
     MatomoRequestError,
     MatomoTransientError,
+    MatomoUrlError,
     classify_error,
+    mask_url,
 )
 
 LOGGER = logging.getLogger("tap-matomo")
@@ -35,8 +48,23 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree not installed
     DEFAULT_USER_AGENT = "tap-matomo"
 
-#: The longest single wait between two tries, whatever Retry-After asks for.
-MAX_RETRY_WAIT_SECONDS = 300.0
+#: The longest single wait between two tries, whatever Retry-After or the backoff asks for
+#: (also the schema's maximum of `retry_wait_seconds`).
+MAX_RETRY_WAIT_SECONDS = 300
+#: The schema's maximum of `request_timeout` (a day); larger values overflow the socket layer.
+MAX_REQUEST_TIMEOUT_SECONDS = 86_400
+#: The schema's maximum of `max_tries`: with waits capped at 5 minutes, over an hour per request.
+MAX_TRIES = 20
+#: Seconds to establish a TCP connection (at most `request_timeout`): a server that does not
+#: accept connections is not going to archive any faster.
+CONNECT_TIMEOUT_SECONDS = 15.0
+#: Statuses without a Matomo answer that mean `url` is wrong, even in the middle of a run: not
+#: found, method not allowed or not implemented, a login asked by a server in front of Matomo.
+NOT_MATOMO_STATUSES = frozenset({401, 403, 404, 405, 501})
+#: Methods whose every Matomo answer is a JSON list: any other answer is not from Matomo.
+LIST_METHODS = frozenset({"SitesManager.getSitesWithAtLeastViewAccess", "API.getBulkRequest"})
+#: Statuses that a server in front of Matomo answers while Matomo is down or overloaded.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
 
 
 @dataclass(frozen=True)
@@ -80,11 +108,17 @@ class MatomoClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = normalize_base_url(url)
+        #: The URL as messages show it: credentials inside it masked.
+        self.shown_url = mask_url(self.base_url)
         self._token = token_auth
-        self.timeout = timeout
-        self.max_tries = max(1, max_tries)
-        self.retry_wait_seconds = retry_wait_seconds
+        self._url_secrets = _url_secrets(self.base_url)
+        self.timeout = _bounded(timeout, 0.001, MAX_REQUEST_TIMEOUT_SECONDS)
+        self.max_tries = int(_bounded(max_tries, 1, MAX_TRIES))
+        self.retry_wait_seconds = _bounded(retry_wait_seconds, 0.0, MAX_RETRY_WAIT_SECONDS)
         self._sleep = sleep
+        #: Whether the server has answered at all, and once like Matomo (see the module doc).
+        self._connected = False
+        self._matomo_seen = False
         self.session = requests.Session()
         self.session.verify = verify_ssl
         # Matomo admins see who asks in their logs: the tap by default, or the configured agent.
@@ -170,8 +204,8 @@ class MatomoClient:
     def _wait(self, attempt: int, exc: MatomoTransientError, what: str) -> None:
         wait = exc.retry_after
         if wait is None:
-            wait = self.retry_wait_seconds * 2 ** (attempt - 1)
-        wait = min(max(wait, 0.0), MAX_RETRY_WAIT_SECONDS)
+            wait = self.retry_wait_seconds * 2 ** min(attempt - 1, 30)
+        wait = _bounded(wait, 0.0, MAX_RETRY_WAIT_SECONDS)
         LOGGER.warning(
             "Retrying %s in %.1fs (try %d of %d): %s", what, wait, attempt + 1, self.max_tries, exc
         )
@@ -180,9 +214,7 @@ class MatomoClient:
     def _gave_up(self, what: str, exc: MatomoTransientError) -> MatomoError:
         tries = "1 try" if self.max_tries == 1 else f"{self.max_tries} tries"
         return MatomoError(
-            f"{what}: giving up after {tries}. Last error: {str(exc).rstrip('.')}. "
-            "Matomo or the network in between is failing; try again later, or raise "
-            "`request_timeout` for slow archives."
+            f"{what}: giving up after {tries}. Last error: {str(exc).rstrip('.')}. {exc.advice}"
         )
 
     def _send(self, method: str, params: Mapping[str, str]) -> Any:
@@ -196,7 +228,12 @@ class MatomoClient:
         timer = metrics.Timer(metrics.Metric.HTTP_REQUEST_DURATION, {metrics.Tag.ENDPOINT: method})
         try:
             with timer:
-                response = self.session.post(url, params=query, data=body, timeout=self.timeout)
+                response = self.session.post(
+                    url,
+                    params=query,
+                    data=body,
+                    timeout=(min(CONNECT_TIMEOUT_SECONDS, self.timeout), self.timeout),
+                )
                 timer.tags[metrics.Tag.HTTP_STATUS_CODE] = response.status_code
                 ok = response.status_code < 400
                 timer.tags[metrics.Tag.STATUS] = (
@@ -204,23 +241,33 @@ class MatomoClient:
                 )
         except requests.exceptions.Timeout as exc:
             raise MatomoTransientError(
-                f"{method}: no answer from {self.base_url} within {self.timeout:g}s "
-                "(`request_timeout`)"
+                f"{method}: no answer from {self.shown_url} within {self.timeout:g}s "
+                "(`request_timeout`)",
+                kind=TIMEOUT,
             ) from exc
         except requests.exceptions.SSLError as exc:
-            raise MatomoRequestError(
-                f"TLS error talking to {self.base_url}: {self._scrub(str(exc))}. Check `url`; "
+            raise MatomoUrlError(
+                f"TLS error talking to {self.shown_url}: {self._scrub(str(exc))}. Check `url`; "
                 "set `verify_ssl` to false only for a server you trust.",
                 method=method,
             ) from exc
         except requests.exceptions.RequestException as exc:
+            reason = _connect_failure(exc)
+            if reason is not None and not self._connected:
+                # The first request: a wrong host or port, not a fault worth minutes of backoff.
+                raise MatomoUrlError(
+                    f"`url`: could not reach Matomo at {self.shown_url} ({reason}). Check `url` "
+                    "(scheme, host name and port) and that this machine can reach it."
+                ) from None
             raise MatomoTransientError(
-                f"{method}: could not reach Matomo at {self.base_url} "
-                f"({type(exc).__name__}). Check `url` and the network."
+                f"{method}: could not reach Matomo at {self.shown_url} "
+                f"({reason or type(exc).__name__}). Check `url` and the network.",
+                kind=NETWORK,
             ) from exc
+        self._connected = True
         LOGGER.debug(
-            "POST %s method=%s -> HTTP %s in %.2fs",
-            url,
+            "POST %s/index.php method=%s -> HTTP %s in %.2fs",
+            self.shown_url,
             method,
             response.status_code,
             time.monotonic() - started,
@@ -228,44 +275,81 @@ class MatomoClient:
         return self._decode(method, response)
 
     def _decode(self, method: str, response: requests.Response) -> Any:
+        """The JSON answer, or the classified error (one classification for every status)."""
         status = response.status_code
         text = response.text
+        retry_after = _retry_after(response)
         try:
             payload = json.loads(text)
         except ValueError:
-            payload = None
-            decoded = False
+            payload, decoded = None, False
         else:
             decoded = True
         if decoded and _is_error(payload):
-            raise classify_error(self._scrub(str(payload["message"])), status=status, method=method)
-        if status == 429 or status >= 500:
-            raise MatomoTransientError(
-                f"{method}: HTTP {status} from Matomo", retry_after=_retry_after(response)
+            self._matomo_seen = True
+            error = classify_error(
+                self._scrub(str(payload["message"])), status=status, method=method
             )
-        if status in (401, 403):
-            raise classify_error(f"HTTP {status}", status=status, method=method)
+            if isinstance(error, MatomoTransientError) and retry_after is not None:
+                error.retry_after = retry_after
+            raise error
+        kind = _body_kind(text, decoded)
+        if status in TRANSIENT_STATUSES:
+            raise MatomoTransientError(
+                f"{method}: HTTP {status} from Matomo ({kind})",
+                retry_after=retry_after,
+                kind=RATE_LIMIT if status == 429 else SERVER,
+            )
         if status >= 400:
-            raise MatomoRequestError(
-                f"HTTP {status} from {response.url.split('?')[0]}. Check `url`: it should be the "
-                "address of the Matomo installation (where index.php lives).",
-                method=method,
-            )
+            # No Matomo envelope: a web server, a proxy or another API answered, not Matomo
+            # (Matomo answers its own errors, a bad token included, with the envelope).
+            if self._matomo_seen and status not in NOT_MATOMO_STATUSES:
+                raise MatomoRequestError(
+                    f"HTTP {status} ({kind}) from {self.shown_url}/index.php: a web server or "
+                    "proxy in front of Matomo refused the request.",
+                    method=method,
+                )
+            raise self._not_matomo(f"HTTP {status} ({kind})", status)
         if not decoded:
-            kind = "an HTML page" if "<html" in text[:500].lower() else "a malformed JSON body"
+            if not self._matomo_seen and not _maybe_truncated(text):
+                raise self._not_matomo(f"HTTP {status} with {kind}", status)
             raise MatomoTransientError(
-                f"{method}: expected JSON, got {kind} ({len(text)} bytes, "
-                f"content-type {response.headers.get('content-type', '?')}). A proxy error page "
-                "or a truncated answer; if it persists check that `url` points at Matomo."
+                f"{method}: expected JSON, got {kind} ({len(text)} bytes, content-type "
+                f"{response.headers.get('content-type', '?')}). A proxy error page or a "
+                "truncated answer; if it persists check that `url` points at Matomo."
             )
+        if not self._matomo_seen:
+            if method in LIST_METHODS and not isinstance(payload, list):
+                raise self._not_matomo(
+                    f"HTTP {status} with JSON that is not Matomo's (a {type(payload).__name__} "
+                    f"where Matomo answers {method} with a list)",
+                    status,
+                )
+            self._matomo_seen = True
         return payload
 
+    def _not_matomo(self, answer: str, status: int) -> MatomoUrlError:
+        hint = (
+            " If a web server in front of Matomo asks for a login, put it in `url` "
+            "(https://user:password@host/)."
+            if status in (401, 403)
+            else ""
+        )
+        return MatomoUrlError(
+            f"`url`: {self.shown_url}/index.php answered {answer}, not like Matomo's API. Check "
+            "`url`: it should be the address of the Matomo installation, where its index.php "
+            "lives (e.g. https://analytics.example.com or https://example.com/matomo), not the "
+            f"website it tracks.{hint}"
+        )
+
     def _scrub(self, text: str) -> str:
-        """Remove the token (raw or URL-encoded) from text that Matomo might echo back."""
-        if not self._token:
-            return text
-        for form in {self._token, quote(self._token, safe="")}:
-            text = text.replace(form, "***")
+        """Remove the token and `url` credentials from text that Matomo or requests echo."""
+        text = mask_url(text)
+        secrets = [*self._url_secrets]
+        if self._token:
+            secrets += [self._token, quote(self._token, safe="")]
+        for secret in sorted(set(secrets), key=len, reverse=True):
+            text = text.replace(secret, "***")
         return text
 
 
@@ -274,11 +358,71 @@ def _is_error(payload: Any) -> bool:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
+    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), if usable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None
-    return None if math.isnan(seconds) else seconds  # time.sleep(nan) raises
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return None if math.isnan(seconds) else max(seconds, 0.0)  # time.sleep(nan) raises
+
+
+def _bounded(value: float, low: float, high: float) -> float:
+    """``value`` within ``[low, high]``; NaN is ``low`` (it compares false with everything)."""
+    number = float(value)
+    return low if math.isnan(number) else min(max(number, low), high)
+
+
+def _connect_failure(exc: requests.exceptions.RequestException) -> str | None:
+    """Why no connection could be made at all, or None when it broke after connecting."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NameResolutionError):
+        return "the host name does not resolve"
+    if isinstance(reason, NewConnectionError):
+        if isinstance(reason.__cause__, ConnectionRefusedError) or "refused" in str(reason):
+            return "connection refused"
+        return "no connection"
+    return None
+
+
+def _body_kind(text: str, decoded: bool) -> str:
+    """A short description of an answer's body, for messages."""
+    if decoded:
+        return "a JSON body"
+    head = text[:500].lower()
+    if "<html" in head or "<!doctype html" in head:
+        return "an HTML page"
+    if not text.strip():
+        return "an empty body"
+    return "a truncated JSON body" if _maybe_truncated(text) else "a body that is not JSON"
+
+
+def _maybe_truncated(text: str) -> bool:
+    """True for a body that may be a JSON answer cut short (or empty: PHP died)."""
+    stripped = text.lstrip()
+    return not stripped or stripped[0] in "{["
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The credentials inside a URL, in every form they may be echoed (raw, decoded)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return []
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    password = userinfo.partition(":")[2]
+    if not password:
+        return []  # a user name alone is no secret
+    found = [userinfo, unquote(userinfo)]
+    # A very short password would mask every occurrence of its letters; inside a URL it is
+    # masked by `mask_url` whatever its length.
+    if len(password) >= 4:
+        found += [password, unquote(password)]
+    return found

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlparse, urlsplit
 from singer_sdk import typing as th
 
 from tap_matomo.catalog import reports_by_name
+from tap_matomo.client import MAX_REQUEST_TIMEOUT_SECONDS, MAX_RETRY_WAIT_SECONDS, MAX_TRIES
 from tap_matomo.dates import MATOMO_FIRST_DAY, PERIODS, DateSettings, Period
 
 DEFAULT_START_DAYS_BACK = 30
@@ -289,26 +290,28 @@ CONFIG_SCHEMA = th.PropertiesList(
     # -- requests -----------------------------------------------------------------------------
     th.Property(
         "request_timeout",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_REQUEST_TIMEOUT_SECONDS),
         default=300,
         title="Request timeout",
-        description="Seconds to wait for one answer; Matomo may archive on request.",
+        description="Seconds to wait for one answer (at most a day); Matomo may archive on "
+        "request.",
     ),
     th.Property(
         "max_tries",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=MAX_TRIES),
         default=5,
         title="Tries per request",
         description="Tries for a request that fails transiently (5xx, 429, network, HTML "
-        "or truncated answers). Authentication errors are never retried.",
+        "or truncated answers, Matomo database and PHP limit errors). Authentication errors "
+        "are never retried.",
     ),
     th.Property(
         "retry_wait_seconds",
-        th.NumberType,
+        th.NumberType(minimum=0, maximum=MAX_RETRY_WAIT_SECONDS),
         default=2,
         title="First retry wait",
         description="Seconds before the first retry, doubling after each; a Retry-After "
-        "header wins.",
+        f"header wins. No wait is longer than {MAX_RETRY_WAIT_SECONDS} seconds.",
     ),
     th.Property(
         "verify_ssl",

@@ -21,11 +21,26 @@ TRANSIENT_MESSAGES = [
     "try restarting transaction",
     "SQLSTATE[08004] [1040] Too many connections",
     "Maximum execution time of 30 seconds exceeded",
+    "Mysql error: SQLSTATE[HY000] [2002] Connection refused",
+    "SQLSTATE[HY000] [2002] No such file or directory",
+    "SQLSTATE[HY000] [2003] Can't connect to MySQL server on 'db' (115)",
+    "SQLSTATE[08S01]: Communication link failure: 1053 Server shutdown in progress",
+    "Mysql server has gone away",
+    "SQLSTATE[42000] [1203] User matomo already has more than 'max_user_connections' active "
+    "connections",
+    "PDOStatement::execute(): Error while sending QUERY packet. PID=1234",
+    "Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes)",
+    "Fatal error: Maximum execution time of 300 seconds exceeded in /var/www/core/DataTable.php",
 ]
-MEMORY_EXHAUSTED = (
-    "Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes)"
-)
+MEMORY_EXHAUSTED = TRANSIENT_MESSAGES[-2]
 GONE_AWAY = TRANSIENT_MESSAGES[0]
+#: Errors that the same request sent again gets again.
+PERMANENT_MESSAGES = [
+    "SQLSTATE[HY000] [1045] Access denied for user 'matomo'@'10.0.0.7' (using password: YES)",
+    "SQLSTATE[42S02]: Base table or view not found: 1146 Table 'matomo.log_visit' doesn't exist",
+    "Could not run the query in time. Try a smaller period or a smaller filter_limit.",
+    "Please specify a value for 'date'.",
+]
 
 
 def summary_calls(server: FakeMatomo) -> list[list[dict[str, str]]]:
@@ -65,29 +80,37 @@ def one_day_config(server: FakeMatomo, **overrides: Any) -> dict[str, Any]:
     )
 
 
+@pytest.mark.parametrize("status", [200, 400, 401, 500, 503])
 @pytest.mark.parametrize("message", TRANSIENT_MESSAGES)
-def test_database_and_time_limit_errors_are_transient(message: str) -> None:
-    error = classify_error(message, method="VisitsSummary.get")
+def test_database_and_php_limit_errors_are_transient_whatever_the_status(
+    message: str, status: int
+) -> None:
+    error = classify_error(message, status=status, method="VisitsSummary.get")
     assert isinstance(error, MatomoTransientError)
     assert "VisitsSummary.get" in str(error)
     assert message in str(error)
 
 
-def test_memory_exhaustion_is_not_retried(fake: FakeMatomo) -> None:
-    """The same request needs the same memory: one try, an error in the sub-call's slot."""
-    assert isinstance(classify_error(MEMORY_EXHAUSTED), MatomoRequestError)
-    failing_for_site(fake, "2", MEMORY_EXHAUSTED, times=None)
+@pytest.mark.parametrize("message", PERMANENT_MESSAGES)
+def test_errors_that_come_back_are_not_transient(message: str) -> None:
+    assert isinstance(classify_error(message, method="VisitsSummary.get"), MatomoRequestError)
+
+
+def test_memory_exhaustion_is_retried_for_the_failed_sub_call_only(fake: FakeMatomo) -> None:
+    """The retry asks less (one call, not the bulk) and archives built before are kept."""
+    count = failing_for_site(fake, "2", MEMORY_EXHAUSTED, times=1)
     calls = [
         ApiCall("VisitsSummary.get", {"idSite": site, "period": "day", "date": "2026-11-20"})
         for site in ("1", "2", "3")
     ]
     client = MatomoClient(url=fake.url, token_auth=TOKEN, retry_wait_seconds=0)
     results = client.bulk(calls)
-    assert len(fake.requests) == 1
-    assert isinstance(results[1], MatomoRequestError)
-    assert MEMORY_EXHAUSTED in str(results[1])
-    assert results[0] == recorded_body("0025")["1"]
-    assert results[2] == recorded_body("0025")["3"]
+    assert count["failed"] == 1
+    assert [[call["idSite"] for call in calls] for calls in summary_calls(fake)] == [
+        ["1", "2", "3"],
+        ["2"],
+    ]
+    assert results == [recorded_body("0025")[site] for site in ("1", "2", "3")]
 
 
 def test_a_sub_call_failing_once_is_resent_alone_and_records_are_complete(

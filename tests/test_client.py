@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import functools
 import json
+import logging
+import threading
 import time
+from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 
-from tap_matomo.client import DEFAULT_USER_AGENT, ApiCall, MatomoClient, normalize_base_url
+from tap_matomo.client import (
+    DEFAULT_USER_AGENT,
+    MAX_TRIES,
+    ApiCall,
+    MatomoClient,
+    normalize_base_url,
+)
 from tap_matomo.errors import (
     MatomoAuthError,
     MatomoError,
     MatomoNoDataError,
     MatomoPluginNotActivatedError,
     MatomoRequestError,
+    MatomoUrlError,
     classify_error,
 )
+from tap_matomo.tap import TapMatomo
+from tests.conftest import base_config
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 
 SUMMARY_DAY = ApiCall(
@@ -130,44 +148,110 @@ def test_plugin_error_names_the_plugin(fake_core: FakeMatomo) -> None:
         (500, '{"result":"error","message":"Allowed memory size exhausted"}', "application/json"),
         (502, "<html><body>Bad Gateway</body></html>", "text/html"),
         (503, "<html><body>Maintenance</body></html>", "text/html"),
+        (504, "", "text/html"),
         (200, '{"nb_visits": 3, "nb_act', "application/json"),  # truncated JSON
+        (200, "", "application/json"),  # PHP died before answering
         (200, "<!DOCTYPE html><html>proxy login</html>", "text/html"),
     ],
 )
 def test_transient_faults_are_retried_then_succeed(
     fake: FakeMatomo, status: int, body: str, content_type: str
 ) -> None:
+    client = client_for(fake, max_tries=3)
+    client.call(SUMMARY_DAY)  # the server has answered like Matomo once
     fake.fail_next(status, body, times=2, content_type=content_type)
-    answer = client_for(fake, max_tries=3).call(SUMMARY_DAY)
-    assert answer == recorded_body("0018")
+    assert client.call(SUMMARY_DAY) == recorded_body("0018")
+    assert len(fake.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (
+            500,
+            '{"result":"error","message":"Mysql error: SQLSTATE[HY000] [2002] Connection refused"}',
+            "application/json",
+        ),
+        (502, "<html><body>Bad Gateway</body></html>", "text/html"),
+        (503, "<html><body>Maintenance</body></html>", "text/html"),
+        (200, '[{"idsite": "1", "na', "application/json"),  # truncated JSON
+    ],
+)
+def test_transient_faults_at_the_first_request_are_retried_too(
+    fake: FakeMatomo, status: int, body: str, content_type: str
+) -> None:
+    """A Matomo under maintenance or behind a failing proxy is not a wrong `url`."""
+    fake.fail_next(status, body, times=2, content_type=content_type)
+    assert client_for(fake, max_tries=3).call(SUMMARY_DAY) == recorded_body("0018")
     assert len(fake.requests) == 3
 
 
-def test_429_honours_retry_after(fake: FakeMatomo) -> None:
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "7"}, [7.0]),
+        ({"Retry-After": "nan"}, [0.5]),  # unusable: the backoff
+        ({"Retry-After": "-3"}, [0.0]),
+        ({"Retry-After": "1e12"}, [300.0]),  # one wait is bounded
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, [0.0]),  # a date in the past
+        ({}, [0.5]),
+    ],
+)
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (429, "Too Many Requests", "text/plain"),
+        (429, '{"result":"error","message":"Rate limit exceeded"}', "application/json"),
+        (503, '{"result":"error","message":"Too many connections"}', "application/json"),
+        (200, '{"result":"error","message":"MySQL server has gone away"}', "application/json"),
+    ],
+)
+def test_retry_after_is_honoured_whatever_the_body(
+    fake: FakeMatomo,
+    headers: dict[str, str],
+    expected: list[float],
+    status: int,
+    body: str,
+    content_type: str,
+) -> None:
     waits: list[float] = []
-    fake.fail_next(429, "Too Many Requests", headers={"Retry-After": "7"})
-    client = client_for(fake, max_tries=2, retry_wait_seconds=0.5)
-    client._sleep = waits.append  # type: ignore[method-assign]
+    fake.fail_next(status, body, headers=headers, content_type=content_type)
+    client = client_for(fake, max_tries=2, retry_wait_seconds=0.5, sleep=waits.append)
     assert client.call(SUMMARY_DAY) == recorded_body("0018")
-    assert waits == [7.0]
+    assert waits == expected
 
 
-def test_unusable_retry_after_falls_back_to_backoff(fake: FakeMatomo) -> None:
+def test_retry_after_as_a_date_waits_until_then(fake: FakeMatomo) -> None:
+    later = email.utils.format_datetime(
+        datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=60), usegmt=True
+    )
     waits: list[float] = []
-    fake.fail_next(429, "Too Many Requests", headers={"Retry-After": "nan"})
-    client = client_for(fake, max_tries=2, retry_wait_seconds=0.5)
-    client._sleep = waits.append  # type: ignore[method-assign]
-    assert client.call(SUMMARY_DAY) == recorded_body("0018")
-    assert waits == [0.5]
+    fake.fail_next(429, headers={"Retry-After": later})
+    client_for(fake, max_tries=2, sleep=waits.append).call(SUMMARY_DAY)
+    assert 50 < waits[0] <= 60
 
 
 def test_backoff_doubles_without_retry_after(fake: FakeMatomo) -> None:
     waits: list[float] = []
     fake.fail_next(503, times=3)
-    client = client_for(fake, max_tries=4, retry_wait_seconds=1.5)
-    client._sleep = waits.append  # type: ignore[method-assign]
+    client = client_for(fake, max_tries=4, retry_wait_seconds=1.5, sleep=waits.append)
     client.call(SUMMARY_DAY)
     assert waits == [1.5, 3.0, 6.0]
+
+
+def test_waits_and_tries_are_bounded_whatever_the_settings(fake: FakeMatomo) -> None:
+    """Absurd numbers (the schema refuses them) cannot overflow the client either."""
+    waits: list[float] = []
+    client = client_for(
+        fake, max_tries=10**9, retry_wait_seconds=1e300, timeout=1e12, sleep=waits.append
+    )
+    assert client.max_tries == MAX_TRIES
+    fake.fail_next(503, times=2)
+    assert client.call(SUMMARY_DAY) == recorded_body("0018")  # no OverflowError
+    assert waits == [300.0, 300.0]
+    nan = client_for(fake, retry_wait_seconds=float("nan"), timeout=float("nan"))
+    assert nan.retry_wait_seconds == 0.0
+    assert nan.timeout > 0
 
 
 def test_gives_up_with_a_clear_message(fake: FakeMatomo) -> None:
@@ -179,24 +263,153 @@ def test_gives_up_with_a_clear_message(fake: FakeMatomo) -> None:
     assert len(fake.requests) == 3
 
 
-def test_unreachable_server_is_retried_then_named() -> None:
-    client = MatomoClient(
-        url="http://127.0.0.1:9", token_auth=TOKEN, max_tries=2, retry_wait_seconds=0
-    )
+@pytest.mark.parametrize(
+    ("message", "advice"),
+    [
+        ("Mysql error: SQLSTATE[HY000] [2002] Connection refused", "MySQL server"),
+        ("Maximum execution time of 30 seconds exceeded", "`bulk_request_size`"),
+        ("Allowed memory size of 134217728 bytes exhausted", "`max_periods_per_request`"),
+    ],
+)
+def test_giving_up_says_what_to_do_about_the_fault(
+    fake: FakeMatomo, message: str, advice: str
+) -> None:
+    fake.fail_next(200, json.dumps({"result": "error", "message": message}), times=2)
+    with pytest.raises(MatomoError) as caught:
+        client_for(fake, max_tries=2).call(SUMMARY_DAY)
+    assert message in str(caught.value)
+    assert advice in str(caught.value)
+
+
+def test_unreachable_server_at_the_first_request_names_url_at_once() -> None:
+    client = MatomoClient(url="http://127.0.0.1:9", token_auth=TOKEN, max_tries=5)
+    with pytest.raises(MatomoUrlError) as caught:
+        client.call(SUMMARY_DAY)
+    message = str(caught.value)
+    assert "could not reach Matomo at http://127.0.0.1:9 (connection refused)" in message
+    assert message.startswith("`url`:")
+    assert client.request_count == 1  # no backoff for a wrong port
+
+
+def test_a_host_name_that_does_not_resolve_names_url_at_once() -> None:
+    client = MatomoClient(url="https://matomo.example.invalid", token_auth=TOKEN, max_tries=5)
+    with pytest.raises(MatomoUrlError) as caught:
+        client.call(SUMMARY_DAY)
+    assert "the host name does not resolve" in str(caught.value)
+    assert "Check `url`" in str(caught.value)
+    assert client.request_count == 1
+
+
+def test_connection_lost_later_in_a_run_is_retried() -> None:
+    """Once Matomo has answered, a refused connection is a restart or a network blip."""
+    waits: list[float] = []
+    with FakeMatomo() as server:
+        client = client_for(server, max_tries=3, sleep=waits.append)
+        client.call(SUMMARY_DAY)
+    client.session.close()  # the kept-alive connection outlives the server's listening socket
     with pytest.raises(MatomoError) as caught:
         client.call(SUMMARY_DAY)
-    assert "could not reach Matomo at http://127.0.0.1:9" in str(caught.value)
-    assert "Check `url`" in str(caught.value)
-    assert client.request_count == 2
+    assert not isinstance(caught.value, MatomoUrlError)
+    assert "giving up after 3 tries" in str(caught.value)
+    assert "connection refused" in str(caught.value)
+    assert client.request_count == 4
+    assert len(waits) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "shown"),
+    [
+        (404, '{"detail": "Not Found"}', "application/json", "HTTP 404 (a JSON body)"),
+        (405, "<html>Method Not Allowed</html>", "text/html", "HTTP 405 (an HTML page)"),
+        (501, "Unsupported method ('POST')", "text/plain", "HTTP 501"),
+        (200, "<!doctype html><html><h1>Our shop</h1></html>", "text/html", "an HTML page"),
+        (200, "Hello, world", "text/plain", "a body that is not JSON"),
+        (200, '{"status": "ok"}', "application/json", "JSON that is not Matomo's"),
+        (401, "<html>401 Authorization Required</html>", "text/html", "https://user:password@"),
+    ],
+)
+def test_a_server_that_is_not_matomo_is_named_at_the_first_request(
+    fake: FakeMatomo, status: int, body: str, content_type: str, shown: str
+) -> None:
+    """Another web server or API behind `url`: one request, one message naming `url`."""
+    fake.fail_next(status, body, content_type=content_type)
+    call = ApiCall("SitesManager.getSitesWithAtLeastViewAccess", {"filter_limit": "-1"})
+    with pytest.raises(MatomoUrlError) as caught:
+        client_for(fake, max_tries=5).call(call)
+    message = str(caught.value)
+    assert message.startswith("`url`:")
+    assert shown in message
+    assert "Check `url`" in message
+    assert len(fake.requests) == 1
+
+
+def test_a_plain_web_server_is_named_at_the_first_request(tmp_path: Path) -> None:
+    """A real static web server (Python's), which answers POST with 501."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        client = MatomoClient(url=f"http://{host}:{port}", token_auth=TOKEN, max_tries=5)
+        with pytest.raises(MatomoUrlError) as caught:
+            client.call(SUMMARY_DAY)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "HTTP 501" in str(caught.value)
+    assert client.request_count == 1
 
 
 def test_wrong_path_is_a_clear_fatal_error(fake: FakeMatomo) -> None:
     client = MatomoClient(url=fake.url + "/not-matomo", token_auth=TOKEN, max_tries=3)
-    with pytest.raises(MatomoRequestError) as caught:
+    with pytest.raises(MatomoUrlError) as caught:
         client.call(SUMMARY_DAY)
     assert "HTTP 404" in str(caught.value)
+    assert "/not-matomo/index.php" in str(caught.value)
     assert "Check `url`" in str(caught.value)
     assert len(fake.requests) == 1
+
+
+def with_credentials(url: str) -> str:
+    return url.replace("http://", "http://etl-user:s3cret-Pa55@")
+
+
+@pytest.mark.parametrize(
+    "breaks",
+    [
+        lambda fake: fake.fail_next(404, "<html>nope</html>"),
+        lambda fake: fake.fail_next(200, "<html>a shop</html>"),
+        lambda fake: fake.fail_next(503, times=2),
+        lambda fake: fake.fail_next(
+            200, '{"result":"error","message":"bad url http://etl-user:s3cret-Pa55@x/"}'
+        ),
+        lambda fake: fake.stop(),
+    ],
+    ids=["404", "html", "give-up", "echoed", "refused"],
+)
+def test_credentials_in_url_never_appear_in_a_message(
+    fake: FakeMatomo, caplog: pytest.LogCaptureFixture, breaks: Callable[[FakeMatomo], None]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tap-matomo")
+    client = MatomoClient(url=with_credentials(fake.url), token_auth=TOKEN, max_tries=2)
+    client._sleep = lambda seconds: None  # type: ignore[method-assign]
+    breaks(fake)
+    with pytest.raises(MatomoError) as caught:
+        client.call(SUMMARY_DAY)
+    shown = str(caught.value) + caplog.text
+    assert "s3cret-Pa55" not in shown
+    assert "etl-user" not in shown
+    assert TOKEN not in shown
+    assert "***@127.0.0.1" in shown
+
+
+def test_credentials_in_url_are_sent_as_basic_auth(fake: FakeMatomo) -> None:
+    """What they are for: a web server in front of Matomo that asks for a login."""
+    client = MatomoClient(url=with_credentials(fake.url), token_auth=TOKEN)
+    client.call(SUMMARY_DAY)
+    (request,) = fake.requests
+    assert request.headers["Authorization"].startswith("Basic ")
+    assert client.shown_url == fake.url.replace("http://", "http://***@")
 
 
 def test_token_echoed_in_an_error_is_scrubbed(fake: FakeMatomo) -> None:
@@ -290,3 +503,23 @@ def test_ip_allowlist_is_an_auth_error_other_refusals_are_not(
     """Only the IP allowlist refusal gets the token hint; any other "not allowed" does not."""
     error = classify_error(message, status=200, method="VisitsSummary.get")
     assert type(error) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("request_timeout", 1e12),
+        ("request_timeout", 0),
+        ("retry_wait_seconds", -1),
+        ("retry_wait_seconds", 1e9),
+        ("max_tries", 0),
+        ("max_tries", 10**6),
+    ],
+)
+def test_request_settings_are_bounded_before_any_request(
+    fake: FakeMatomo, name: str, value: float
+) -> None:
+    with pytest.raises(ConfigValidationError) as caught:
+        TapMatomo(config=base_config(fake, **{name: value}), parse_env_config=False)
+    assert f"config['{name}']" in " ".join(caught.value.errors)
+    assert fake.requests == []
