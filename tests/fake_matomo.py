@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+from tests.faults import FaultPlan
+
 RECORDINGS = Path(__file__).parent / "fixtures" / "recordings"
 TOKEN = "0123456789abcdef0123456789abcdef"
 TODAY = date(2026, 11, 26)
@@ -266,8 +268,11 @@ class FakeMatomo:
         profile: str = "plugin",
         synthesize: bool = False,
         recordings: Path = RECORDINGS,
+        fault_plan: FaultPlan | None = None,
     ) -> None:
         self.token = token
+        #: Faults injected at a rate (tests/faults.py), on top of those queued by `fail_next`.
+        self.fault_plan = fault_plan
         self.profile = profile
         self.synthesize = synthesize
         self.store = _load_store(recordings, profile)
@@ -365,6 +370,11 @@ class FakeMatomo:
         if fault is not None:
             self._send(handler, fault.status, fault.body, fault.content_type, fault.headers)
             return
+        injected = self.fault_plan.draw() if self.fault_plan is not None else None
+        if injected is not None:
+            assert self.fault_plan is not None
+            self.fault_plan.serve(injected, handler, lambda: json.dumps(self.answer(received)[1]))
+            return
         status, body = self.answer(received)
         self._send(handler, status, json.dumps(body), "application/json; charset=utf-8", {})
 
@@ -416,6 +426,8 @@ class FakeMatomo:
             _, body = self.answer_call({**inherited, **inner})
             if isinstance(body, dict) and body.get("result") == "error":
                 body = {"result": "error", "message": body["message"].replace("&gt;", ">")}
+            elif self.fault_plan is not None:
+                body = self.fault_plan.sub_answer(body)
             results.append(body)
             index += 1
         return results
