@@ -7,8 +7,9 @@ a production Matomo, its database or what stands in front of it really gives (wo
 5 words them, see ``shared/docs/matomo-api.md`` section 7): the tap must get past every one of
 them without losing or duplicating a row.
 
-The first request of a plan never gets a 200 HTML page: there, a web page means that `url` is
-not Matomo's (the client names `url` at once, by design, see ``test_client.py``).
+No 200 HTML page is given before a real answer: until Matomo has answered once, a web page
+means that `url` is not Matomo's (the client names `url` at once, by design, see
+``test_client.py``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ KINDS = (
     "matomo_error_500",
     "bulk_sub_answer",  # drawn per sub-answer, not per request
 )
-#: Kinds never given to the first request (see the module docstring).
+#: Kinds never given before a real answer (see the module docstring).
 NOT_FIRST = frozenset({"html_200"})
 
 
@@ -75,7 +76,7 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
-        self._requests = 0
+        self._answered = False
         #: The kinds still to inject before any repeats, in a seeded order: every kind comes
         #: once in each round, so a sync with enough faults meets them all.
         self._round: list[str] = []
@@ -83,14 +84,17 @@ class FaultPlan:
     def draw(self) -> str | None:
         """The fault for the next request, or None for the real answer."""
         with self._lock:
-            self._requests += 1
             if self._random.random() >= self.rate:
+                self._answered = True
                 return None
             if not self._round:
                 self._round = [k for k in KINDS if k != "bulk_sub_answer"]
                 self._random.shuffle(self._round)
-            first = self._requests == 1
-            kind = next(k for k in self._round if not (first and k in NOT_FIRST))
+            eligible = [k for k in self._round if self._answered or k not in NOT_FIRST]
+            if not eligible:
+                self._answered = True
+                return None
+            kind = eligible[0]
             self._round.remove(kind)
             self.injected[kind] += 1
             return kind

@@ -212,3 +212,40 @@ def test_a_sync_killed_and_resumed_from_its_last_state_loses_no_key(
     emitted |= keys(found)
     assert emitted == expected
     assert last_state(found) == served.final_state
+
+
+# -- the wrong server, at the command line ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "named"),
+    [
+        (200, "<!DOCTYPE html><html><body>Welcome to our shop</body></html>", "an HTML page"),
+        (404, '{"detail": "Not Found"}', "HTTP 404"),
+        (200, '{"status": "ok", "version": "2.1"}', "JSON that is not Matomo's"),
+    ],
+)
+def test_a_server_that_is_not_matomo_is_one_line_naming_url(
+    fake: FakeMatomo, tmp_path: Path, status: int, body: str, named: str
+) -> None:
+    """One request, one ERROR line that starts with `url`, no traceback, no credentials."""
+    fake.fail_next(status, body, content_type="text/html" if "<" in body else "application/json")
+    url = fake.url.replace("http://", "http://etl:pa55word-42@")
+    config = base_config(fake, url=url, max_tries=5, retry_wait_seconds=2)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_matomo", "--config", str(tmp_path / "config.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, errors
+    assert "`url`:" in errors[0]
+    assert named in errors[0]
+    assert "Traceback" not in result.stderr
+    for secret in ("pa55word-42", "etl:", TOKEN):
+        assert secret not in result.stderr + result.stdout
+    assert len(fake.requests) == 1
