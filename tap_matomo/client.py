@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import requests
 from singer_sdk import metrics
@@ -40,6 +40,12 @@ from tap_matomo.errors import (
     classify_error,
     mask_url,
 )
+from tap_matomo.settings import (
+    MAX_REQUEST_TIMEOUT_SECONDS,
+    MAX_RETRY_WAIT_SECONDS,
+    MAX_TRIES,
+    mask_secrets,
+)
 
 LOGGER = logging.getLogger("tap-matomo")
 
@@ -48,13 +54,6 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree not installed
     DEFAULT_USER_AGENT = "tap-matomo"
 
-#: The longest single wait between two tries, whatever Retry-After or the backoff asks for
-#: (also the schema's maximum of `retry_wait_seconds`).
-MAX_RETRY_WAIT_SECONDS = 300
-#: The schema's maximum of `request_timeout` (a day); larger values overflow the socket layer.
-MAX_REQUEST_TIMEOUT_SECONDS = 86_400
-#: The schema's maximum of `max_tries`: with waits capped at 5 minutes, over an hour per request.
-MAX_TRIES = 20
 #: Seconds to establish a TCP connection (at most `request_timeout`): a server that does not
 #: accept connections is not going to archive any faster.
 CONNECT_TIMEOUT_SECONDS = 15.0
@@ -103,7 +102,7 @@ class MatomoClient:
         timeout: float = 300.0,
         verify_ssl: bool = True,
         user_agent: str | None = None,
-        max_tries: int = 5,
+        max_tries: int = 8,
         retry_wait_seconds: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -111,7 +110,8 @@ class MatomoClient:
         #: The URL as messages show it: credentials inside it masked.
         self.shown_url = mask_url(self.base_url)
         self._token = token_auth
-        self._url_secrets = _url_secrets(self.base_url)
+        #: What `_scrub` masks: the token, and a password written into `url`.
+        self._secrets = {"token_auth": token_auth, "url": url}
         self.timeout = _bounded(timeout, 0.001, MAX_REQUEST_TIMEOUT_SECONDS)
         self.max_tries = int(_bounded(max_tries, 1, MAX_TRIES))
         self.retry_wait_seconds = _bounded(retry_wait_seconds, 0.0, MAX_RETRY_WAIT_SECONDS)
@@ -344,13 +344,7 @@ class MatomoClient:
 
     def _scrub(self, text: str) -> str:
         """Remove the token and `url` credentials from text that Matomo or requests echo."""
-        text = mask_url(text)
-        secrets = [*self._url_secrets]
-        if self._token:
-            secrets += [self._token, quote(self._token, safe="")]
-        for secret in sorted(set(secrets), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return mask_url(mask_secrets(text, self._secrets))
 
 
 def _is_error(payload: Any) -> bool:
@@ -409,20 +403,3 @@ def _maybe_truncated(text: str) -> bool:
     """True for a body that may be a JSON answer cut short (or empty: PHP died)."""
     stripped = text.lstrip()
     return not stripped or stripped[0] in "{["
-
-
-def _url_secrets(url: str) -> list[str]:
-    """The credentials inside a URL, in every form they may be echoed (raw, decoded)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return []
-    userinfo = parts.netloc.rsplit("@", 1)[0]
-    password = userinfo.partition(":")[2]
-    if not password:
-        return []  # a user name alone is no secret
-    found = [userinfo, unquote(userinfo)]
-    # A very short password would mask every occurrence of its letters; inside a URL it is
-    # masked by `mask_url` whatever its length.
-    if len(password) >= 4:
-        found += [password, unquote(password)]
-    return found

@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, quote, urlparse, urlsplit
 from singer_sdk import typing as th
 
 from tap_matomo.catalog import reports_by_name
-from tap_matomo.client import MAX_REQUEST_TIMEOUT_SECONDS, MAX_RETRY_WAIT_SECONDS, MAX_TRIES
 from tap_matomo.dates import MATOMO_FIRST_DAY, PERIODS, DateSettings, Period
 
 DEFAULT_START_DAYS_BACK = 30
@@ -31,6 +30,11 @@ MAX_FINALITY_MINUTES = 10_080  # a week; Matomo closes a visit after 30 idle min
 MAX_ID = 4_294_967_295  # Matomo's ids are unsigned 32-bit integers
 MAX_TRANSITIONS_ROWS = 100_000
 MAX_USERS_FLOW_STEP = 1_000
+#: The client's bounds (it holds to them whatever it is given): one wait between two tries, a
+#: day per answer (larger timeouts overflow the socket layer), over an hour of tries per request.
+MAX_RETRY_WAIT_SECONDS = 300
+MAX_REQUEST_TIMEOUT_SECONDS = 86_400
+MAX_TRIES = 20
 VISITS_PAGE_SIZE = 500
 VISITS_FINALITY_MINUTES = 60
 
@@ -299,11 +303,11 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "max_tries",
         th.IntegerType(minimum=1, maximum=MAX_TRIES),
-        default=5,
+        default=8,
         title="Tries per request",
         description="Tries for a request that fails transiently (5xx, 429, network, HTML "
-        "or truncated answers, Matomo database and PHP limit errors). Authentication errors "
-        "are never retried.",
+        "or truncated answers, Matomo database and PHP limit errors); the default rides out "
+        "about 4 minutes of outage. Authentication errors are never retried.",
     ),
     th.Property(
         "retry_wait_seconds",

@@ -658,7 +658,7 @@ SERVER_CASES = [
     Case("site-not-viewable", ("`site_ids`", "site(s) 7"), config={"site_ids": [1, 7]}, requests=1),
     Case(
         "sites-answer-not-a-list",
-        ("SitesManager.getSitesWithAtLeastViewAccess", "expected a list of sites"),
+        ("`url`", "JSON that is not Matomo's", "SitesManager.getSitesWithAtLeastViewAccess"),
         server=_answer(SITES, 200, {"idsite": 1}),
         requests=1,
     ),

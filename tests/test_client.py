@@ -16,13 +16,7 @@ from pathlib import Path
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_matomo.client import (
-    DEFAULT_USER_AGENT,
-    MAX_TRIES,
-    ApiCall,
-    MatomoClient,
-    normalize_base_url,
-)
+from tap_matomo.client import DEFAULT_USER_AGENT, ApiCall, MatomoClient, normalize_base_url
 from tap_matomo.errors import (
     MatomoAuthError,
     MatomoError,
@@ -32,6 +26,7 @@ from tap_matomo.errors import (
     MatomoUrlError,
     classify_error,
 )
+from tap_matomo.settings import MAX_TRIES
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
@@ -521,5 +516,5 @@ def test_request_settings_are_bounded_before_any_request(
 ) -> None:
     with pytest.raises(ConfigValidationError) as caught:
         TapMatomo(config=base_config(fake, **{name: value}), parse_env_config=False)
-    assert f"config['{name}']" in " ".join(caught.value.errors)
+    assert f"`{name}`" in " ".join(caught.value.errors)
     assert fake.requests == []
