@@ -72,8 +72,10 @@ run: .meltano/installed.stamp
 ##      three sites, November 2026), to try the pipeline without a Matomo or a network. It runs
 ##      in the Meltano environment `offline`: its own state id and its own database
 ##      (output/offline/matomo.duckdb), so `make run` never resumes from the fake's bookmarks.
+##      Always a full refresh: the fake's month is loaded whole each time (upserted).
 run-offline: $(BIN)/tap-matomo .meltano/installed.stamp
-	$(BIN)/python scripts/with_fake_matomo.py $(MAKE) run MELTANO_ENVIRONMENT=offline
+	$(BIN)/python scripts/with_fake_matomo.py $(MAKE) run MELTANO_ENVIRONMENT=offline \
+	  RUN_ARGS="--full-refresh $(RUN_ARGS)"
 
 ## docs: rewrite the generated parts of README.md and meltano.yml (settings, streams, selection)
 docs: $(BIN)/tap-matomo
