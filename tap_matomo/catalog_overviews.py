@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tap_matomo.catalog_metrics import GOAL_SUMMARY_METRICS
 from tap_matomo.specs import ReportSpec
 
 #: ``Referrers.get``: visits per channel, their share, and distinct referrers per type.
@@ -85,11 +86,7 @@ MAIN_METRICS = (
     ),
     *REFERRERS_SUMMARY_METRICS[:11],
     *PAGE_PERFORMANCE_METRICS,
-    *(
-        f"{metric}{visit}"
-        for visit in ("", "_new_visit", "_returning_visit")
-        for metric in ("nb_conversions", "nb_visits_converted", "revenue", "conversion_rate")
-    ),
+    *GOAL_SUMMARY_METRICS,
     "nb_pageviews",
     "nb_uniq_pageviews",
     "nb_downloads",
