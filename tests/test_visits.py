@@ -18,6 +18,7 @@ from tap_matomo.client import ApiCall, MatomoClient
 from tap_matomo.errors import MatomoError
 from tap_matomo.streams import visit_paging
 from tap_matomo.streams.visits import ACTION_FIELDS, VISIT_FIELDS, VisitsStream
+from tests import conftest
 from tests.conftest import base_config, run_sync
 from tests.fake_live import FakeLive, recorded_visits
 from tests.fake_matomo import RECORDINGS, TOKEN, FakeMatomo, Received
@@ -782,6 +783,40 @@ def test_stream_maps_are_the_general_alternative(fake: FakeMatomo, live: FakeLiv
     assert result.records["visits"]
     assert all("city" not in r for r in result.records["visits"])
     assert all(r["country"] for r in result.records["visits"])
+
+
+def test_properties_deselected_in_the_catalog_are_left_out(
+    fake: FakeMatomo, live: FakeLive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's search for deselected properties is skipped only when there are none."""
+    deselected = {
+        ("visits", "city"),
+        ("visit_actions", "page_title"),
+        ("visits_summary", "nb_actions"),
+    }
+    selecting = conftest.catalog_selecting
+
+    def deselecting(config: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+        catalog = selecting(config, streams)
+        for entry in catalog["streams"]:
+            for meta in entry["metadata"]:
+                crumb = meta["breadcrumb"]
+                if crumb and (entry["tap_stream_id"], crumb[-1]) in deselected:
+                    meta["metadata"]["selected"] = False
+        return catalog
+
+    monkeypatch.setattr(conftest, "catalog_selecting", deselecting)
+    config = base_config(fake, site_ids=[1], start_date="2026-11-20", end_date="2026-11-20")
+    result = run_sync(config, streams=STREAMS | {"visits_summary"})
+
+    for stream, column, kept in (
+        ("visits", "city", "country"),
+        ("visit_actions", "page_title", "url"),
+        ("visits_summary", "nb_actions", "nb_visits"),
+    ):
+        assert result.records[stream], stream
+        assert all(column not in r and kept in r for r in result.records[stream]), stream
+        assert column not in result.schema(stream)["schema"]["properties"]
 
 
 def test_stream_map_filter_keeps_the_actions_of_kept_visits(
