@@ -13,6 +13,10 @@ recordings, plus any synthetic visit a test adds:
   ``filter_offset``; ``doNotFetchActions``;
 - optionally Matomo's deep-offset bug (issues #16394, #23342): with ``offset_bug`` each page after
   the first skips one more visit;
+- optionally the order of Matomo before 4.2 (issue #16394): with ``split_descending`` a window of
+  several days asked with a limit is read newest day first whatever ``filter_sort_order`` says;
+- in an ``API.getBulkRequest`` (``FakeMatomo``) each call answers with its own parameters, as in
+  Matomo, whose API proxy sets a call's parameters for it (``Context::executeWithQueryParameters``);
 - "Visits log is deactivated" errors for the sites in ``deactivated``.
 """
 
@@ -79,12 +83,15 @@ class FakeLive:
         timezones: dict[int, str] | None = None,
         now: int = RECORDED_NOW,
         offset_bug: bool = False,
+        split_descending: bool = False,
         copies: bool = True,
     ) -> None:
         self.visits = copy.deepcopy(recorded_visits() if visits is None else visits)
         self.timezones = dict(SITE_TIMEZONES if timezones is None else timezones)
         self.now = now
         self.offset_bug = offset_bug
+        #: Matomo before 4.2: a window of several days read newest day first (issue #16394).
+        self.split_descending = split_descending
         #: Answer copies of the visits, so that a test may change them after answering (the
         #: bench, which serializes every answer at once, leaves it off to stay fast).
         self.copies = copies
@@ -107,30 +114,58 @@ class FakeLive:
                 message = DEACTIVATED_FOR_SITE.format(site=site)
                 return 200, {"result": "error", "message": message}
         rows = [v for v in self.visits.values() if int(v["idSite"]) in sites]
-        low, high = None, None
+        windows: list[tuple[int | None, int | None]] = [(None, None)]
         if params.get("period") and params.get("date"):
             # Several sites: Matomo computes the window in UTC (recording 0528).
             zone_site = next(iter(sites)) if len(sites) == 1 else None
             low, high = self._bounds(params["period"], params["date"], zone_site)
-        if params.get("minTimestamp"):
-            # strictly greater, seconds
-            low = max(low or 0, int(params["minTimestamp"]) + 1)
-        rows = [
-            v
-            for v in rows
-            if (low is None or int(v["lastActionTimestamp"]) >= low)
-            and (high is None or int(v["lastActionTimestamp"]) <= high)
-        ]
-        # By last action time then idVisit, sites mixed (recording 0528).
-        rows.sort(key=lambda v: (int(v["lastActionTimestamp"]), int(v["idVisit"])))
-        if params.get("filter_sort_order", "desc").lower() != "asc":
-            rows.reverse()
+            windows = [(low, high)]
+            if self.split_descending and params.get("filter_limit", "100") != "-1":
+                windows = self._split_newest_first(low, high)
+        # minTimestamp: strictly greater, seconds
+        minimum = int(params["minTimestamp"]) + 1 if params.get("minTimestamp") else None
+        ascending = params.get("filter_sort_order", "desc").lower() == "asc"
+        found = []
+        for low, high in windows:
+            selected = [
+                v
+                for v in rows
+                if (low is None or int(v["lastActionTimestamp"]) >= low)
+                and (high is None or int(v["lastActionTimestamp"]) <= high)
+                and (minimum is None or int(v["lastActionTimestamp"]) >= minimum)
+            ]
+            # By last action time then idVisit, sites mixed (recording 0528).
+            selected.sort(key=lambda v: (int(v["lastActionTimestamp"]), int(v["idVisit"])))
+            found += selected if ascending else selected[::-1]
+        rows = found
         rows = self._page(rows, params)
         answer = copy.deepcopy(rows) if self.copies else rows
         if params.get("doNotFetchActions") == "1":
             answer = [{**visit, "actionDetails": []} for visit in answer]
         self.served[-1] = [(int(v["idSite"]), int(v["idVisit"])) for v in rows]
         return 200, answer
+
+    def _split_newest_first(
+        self, low: int, high: int | None
+    ) -> list[tuple[int | None, int | None]]:
+        """The SQL queries of a window longer than a day asked with a limit, before Matomo 4.2:
+        the last day, the 7 days before, 30 days, a year, the rest; newest first whatever
+        ``filter_sort_order`` says (Model::queryLogVisits of 4.1; fixed by PR #17060 for
+        issue #16394). Their answers are joined in that order until the limit.
+        """
+        day = 86_400
+        end = high if high is not None else self.now + day
+        if not low + day < end:
+            return [(low, high)]
+        end -= day
+        windows: list[tuple[int | None, int | None]] = [(end, high)]
+        for days in (7, 30, 365):  # Matomo's "a year" is a calendar year: near enough here
+            if low + days * day < end:
+                windows.append((end - days * day, end - 1))
+                end -= days * day
+        if low < end:
+            windows.append((low, end - 1))
+        return windows
 
     def _sites(self, text: str) -> set[int]:
         if text == "all":

@@ -409,6 +409,46 @@ def test_offset_paging_loses_visits_cursor_paging_does_not(fake: FakeMatomo) -> 
     assert set(keys_of(result.records["visits"])) == day_keys
 
 
+def test_a_range_cursor_skips_days_before_matomo_4_2_the_daily_one_does_not(
+    fake: FakeMatomo,
+) -> None:
+    """Why each call covers one day: before Matomo 4.2 (issue #16394) a window of several days
+    asked with a limit is read newest day first whatever `filter_sort_order` says, so an
+    ascending cursor over a range jumps to the last day. A day is never split."""
+    live = FakeLive(split_descending=True)
+    fake.handlers[LIVE] = live
+    expected = live.keys_between(1, date(2026, 10, 29), date(2026, 10, 31))
+    client = MatomoClient(url=fake.url, token_auth=TOKEN, retry_wait_seconds=0)
+    cursor = utc(2026, 10, 29) - 1
+    naive: set[tuple[int, int]] = set()
+    while True:
+        page = client.call(
+            ApiCall(
+                LIVE,
+                {
+                    "idSite": "1",
+                    "period": "range",
+                    "date": "2026-10-29,2026-10-31",
+                    "filter_sort_order": "asc",
+                    "filter_limit": "5",
+                    "minTimestamp": str(cursor),
+                },
+            )
+        )
+        naive |= {(v["idSite"], v["idVisit"]) for v in page}
+        if len(page) < 5:
+            break
+        cursor = max(v["lastActionTimestamp"] for v in page) - 1
+    assert naive < expected  # the first page was the 31st's: the 29th and 30th are lost
+    assert naive.isdisjoint(live.keys_between(1, date(2026, 10, 29), date(2026, 10, 29)))
+
+    config = base_config(
+        fake, site_ids=[1], start_date="2026-10-29", end_date="2026-10-31", visits_page_size=5
+    )
+    result = run_sync(config, streams={"visits"})
+    assert sorted(keys_of(result.records["visits"])) == sorted(expected)
+
+
 # -- days, timezones, midnight ------------------------------------------------------------------
 
 
