@@ -9,12 +9,13 @@
   in one ``API.getBulkRequest`` (through the run's :meth:`MatomoRun.fetch`). A day's pages are
   still asked one after the other, since each starts where the one before ended.
 - Pages are handed out in time order (a day's pages, then the next day's), so the bookmark can
-  follow the records. Pages read ahead for later days wait in memory: a request asks for no
-  more records (visits and their actions) than :data:`RECORDS_PER_REQUEST` besides the current
-  day's next page, counting the records already waiting. A day not read yet is expected to
-  bring as many visits as the biggest first page of a day so far (a whole page until one is
-  seen), with as many actions per visit as the visits so far (:data:`ASSUMED_ACTIONS_PER_VISIT`
-  until one is seen).
+  follow the records. Pages read ahead for later days wait in memory: besides the current day's
+  next page, a request asks for no more records (visits and their actions) than
+  :data:`RECORDS_PER_REQUEST`, counting the records already waiting. The limit of each call
+  bounds its visits; actions are counted at the rate of the visits read so far
+  (:data:`ASSUMED_ACTIONS_PER_VISIT` until one is read). A later day is asked for a share of the
+  budget (the budget over the calls a bulk request holds): a typical day is read whole in one
+  call, a bigger one goes on with whole pages once it is the current day.
 """
 
 from __future__ import annotations
@@ -175,8 +176,6 @@ class VisitLogReader:
         self.segment = segment
         self.max_calls = max(1, max_calls)
         self.records_per_request = records_per_request or RECORDS_PER_REQUEST
-        #: The most visits a day's first page brought so far (a whole page until one is seen).
-        self._first_page_visits: int | None = None
         #: Visits and actions read so far (for the actions expected per visit).
         self._visits_read = self._actions_read = 0
         self._days: deque[DayPages] = deque()
@@ -233,26 +232,28 @@ class VisitLogReader:
         self._next_day += timedelta(days=1)
         return day
 
-    def _expected(self, day: DayPages) -> float:
-        """Records (visits and actions) the next page of a day will likely bring."""
-        if day.pages_asked or self._first_page_visits is None:
-            visits = self.page_size  # the day filled a page already, or nothing is known yet
-        else:
-            visits = min(self.page_size, max(self._first_page_visits, 1))
-        if self._visits_read:
-            actions = self._actions_read / self._visits_read
-        else:
-            actions = ASSUMED_ACTIONS_PER_VISIT
-        return visits * (1 + actions)
+    def _records_per_visit(self) -> float:
+        """A visit and its actions, as read so far in this window."""
+        if not self._visits_read:
+            return 1 + ASSUMED_ACTIONS_PER_VISIT
+        return 1 + self._actions_read / self._visits_read
 
-    def _plan(self) -> list[DayPages]:
-        """The days whose next page goes in the next request.
+    def _plan(self) -> list[tuple[DayPages, int]]:
+        """The days whose next page goes in the next request, and each page's size.
 
-        The current day's always, then the following days' while the records they will likely
-        bring and the records already waiting fit :data:`RECORDS_PER_REQUEST`.
+        The current day's page always, whole. Then the following days' while the visits they
+        may bring and the records already waiting fit :data:`RECORDS_PER_REQUEST`, each asked
+        for its share of the budget, and the days that filled a page already for what the
+        budget has left: so one request covers as many small days as a bulk request holds,
+        and busy days go on with bigger pages.
         """
-        planned = [self._days[0]]
-        budget: float = self.records_per_request - sum(day.held for day in self._days)
+        planned = [(self._days[0], self.page_size)]
+        per_visit = self._records_per_visit()
+        visits = (self.records_per_request - sum(day.held for day in self._days)) / per_visit
+        share = self.page_size
+        if self.max_calls > 1:
+            share = self.records_per_request / per_visit / (self.max_calls - 1)
+            share = max(1, min(self.page_size, int(share)))
         index = 1
         while len(planned) < self.max_calls:
             day = self._days[index] if index < len(self._days) else self._open_day()
@@ -261,20 +262,26 @@ class VisitLogReader:
             index += 1
             if day.done:
                 continue
-            budget -= self._expected(day)
-            if budget < 0:
+            if visits < share:
                 break
-            planned.append(day)
+            visits -= share
+            planned.append((day, share))
+        # What the budget has left goes to the days that filled a page already (busy days).
+        for position, (day, size) in enumerate(planned[1:], start=1):
+            if day.pages_asked and visits >= 1:
+                more = int(min(self.page_size - size, visits))
+                planned[position] = (day, size + more)
+                visits -= more
         return planned
 
-    def _call(self, day: DayPages) -> ApiCall:
+    def _call(self, day: DayPages, size: int) -> ApiCall:
         params = {
             "idSite": str(self.site_id),
             "period": "day",
             "date": day.day.isoformat(),
             "filter_sort_order": "asc",
             "language": "en",
-            **day.cursor.params(self.page_size),
+            **day.cursor.params(size),
         }
         if self.segment:
             params["segment"] = self.segment
@@ -282,13 +289,10 @@ class VisitLogReader:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _read(self, days: list[DayPages]) -> None:
-        calls = [self._call(day) for day in days]
-        for day, (call, answer) in zip(days, self._fetch(calls), strict=True):
+    def _read(self, planned: list[tuple[DayPages, int]]) -> None:
+        calls = [self._call(day, size) for day, size in planned]
+        for (day, _), (call, answer) in zip(planned, self._fetch(calls), strict=True):
             rows = self._rows(call, answer)
-            if not day.pages_asked:
-                seen = max(self._first_page_visits or 0, len(rows))
-                self._first_page_visits = seen
             day.pages_asked += 1
             self._take(day, rows, int(call.params["filter_limit"]))
 
