@@ -81,7 +81,9 @@ run-offline: $(BIN)/tap-matomo .meltano/installed.stamp
 docs: $(BIN)/tap-matomo
 	$(BIN)/python scripts/gen_docs.py
 
-## bench: print the benchmark ratios (requests per sync, throughput, memory); see bench/README.md
+## bench: run every benchmark script in bench/ (requests per sync, concurrency, throughput,
+##        memory...) and print their figures; see bench/README.md
 bench: $(BIN)/tap-matomo
-	$(BIN)/python bench/requests_per_sync.py
-	$(BIN)/python bench/throughput.py
+	@for script in bench/[!_]*.py; do \
+	  echo "== $$script"; $(BIN)/python $$script || exit 1; echo; \
+	done

@@ -2,7 +2,7 @@
 
 Run as a child process: it prints its URL on one line and serves until its stdin closes::
 
-    .venv/bin/python bench/_fake_server.py [--sites N] [--page-rows N]
+    .venv/bin/python bench/_fake_server.py [--sites N] [--page-rows N] [--latency S]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import copy
 import socketserver
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,18 +95,84 @@ def days_between(first: str, last: str) -> list[str]:
     return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
 
 
+def trim_rows(answer: Any, rows: int) -> Any:
+    """A report answer with at most ``rows`` rows per period."""
+    if isinstance(answer, list):
+        return answer[:rows]
+    if isinstance(answer, dict) and answer.get("result") != "error":
+        return {
+            key: trim_rows(value, rows) if isinstance(value, list) else value
+            for key, value in answer.items()
+        }
+    return answer
+
+
+class TrimmedFake(FakeMatomo):
+    """The synthesizing fake, answering report calls with at most ``rows`` rows per period."""
+
+    def __init__(self, rows: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows = rows
+
+    def answer_call(self, params: dict[str, str]) -> tuple[int, Any]:
+        status, body = super().answer_call(params)
+        if params.get("method", "").startswith(("SitesManager.", "API.")):
+            return status, body
+        return status, trim_rows(body, self.rows)
+
+
+def add_answer_cache(fake: FakeMatomo) -> None:
+    """Answer a call asked before from memory: a warm-up run leaves the fake's CPU out.
+
+    The synthesizing fake builds each answer in Python, which takes longer than the tap takes
+    to read it; a real Matomo reading its archives spends that time in other processes.
+    """
+    answer_call = fake.answer_call
+    cache: dict[tuple[tuple[str, str], ...], tuple[int, Any]] = {}
+
+    def cached(params: dict[str, str]) -> tuple[int, Any]:
+        key = tuple(sorted(params.items()))
+        if key not in cache:
+            cache[key] = answer_call(params)
+        return cache[key]
+
+    fake.answer_call = cached  # type: ignore[method-assign]
+
+
+def add_latency(fake: FakeMatomo, seconds: float) -> None:
+    """Answer every HTTP request ``seconds`` late, like a Matomo reading its archives.
+
+    The fake serves each request in its own thread, as a PHP server does in its own worker, so
+    requests sent together wait together.
+    """
+    handle = fake._handle
+
+    def slow(handler: Any) -> None:
+        time.sleep(seconds)
+        handle(handler)
+
+    fake._handle = slow  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=0, help="answer with this many sites")
     parser.add_argument("--page-rows", type=int, default=0, help="rows per day of page URLs")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per HTTP request")
+    parser.add_argument("--rows", type=int, default=0, help="cut answers to N rows per period")
+    parser.add_argument("--cache", action="store_true", help="keep every answer given")
     args = parser.parse_args()
-    fake = FakeMatomo(synthesize=True)
+    fake = TrimmedFake(args.rows, synthesize=True) if args.rows else FakeMatomo(synthesize=True)
     hand_built.install(fake)  # the reports no recording holds
     fake.handlers["Live.getLastVisitsDetails"] = FakeLive()  # the visit log, from the recordings
     if args.sites:
         add_sites(fake, args.sites)
     if args.page_rows:
         add_big_page_report(fake, args.page_rows)
+    if args.cache:
+        add_answer_cache(fake)
+    if args.latency:
+        add_latency(fake, args.latency)
     fake.start()
     print(fake.url, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin

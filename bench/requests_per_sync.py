@@ -17,10 +17,9 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
-from _fake_server import add_sites
+from _fake_server import TrimmedFake, add_sites
 from _support import (
     answerable,
     default_day_report_streams,
@@ -32,34 +31,13 @@ from _support import (
 )
 
 from tests import hand_built
-from tests.fake_matomo import FakeMatomo, Received
+from tests.fake_matomo import Received
 
 BULK = "API.getBulkRequest"
 #: Row lists are cut to this many rows per period: the number of requests does not depend on
 #: the rows (reports are asked with filter_limit=-1, never paged), and the benchmark stays fast
 #: however many streams the catalog has. bench/throughput.py measures the rows.
 ROWS_PER_PERIOD = 1
-
-
-def _trim(answer: Any) -> Any:
-    if isinstance(answer, list):
-        return answer[:ROWS_PER_PERIOD]
-    if isinstance(answer, dict) and answer.get("result") != "error":
-        return {
-            key: _trim(value) if isinstance(value, list) else value for key, value in answer.items()
-        }
-    return answer
-
-
-class TrimmedFake(FakeMatomo):
-    """The synthesizing fake, answering report calls with at most ROWS_PER_PERIOD rows."""
-
-    def answer_call(self, params: dict[str, str]) -> tuple[int, Any]:
-        status, body = super().answer_call(params)
-        method = params.get("method", "")
-        if method.startswith(("SitesManager.", "API.")):
-            return status, body
-        return status, _trim(body)
 
 
 @dataclass
@@ -90,7 +68,7 @@ _FAKE: list[TrimmedFake] = []
 def shared_fake() -> TrimmedFake:
     """One fake per process: loading the recordings is the slow part of starting one."""
     if not _FAKE:
-        fake = TrimmedFake(synthesize=True)
+        fake = TrimmedFake(ROWS_PER_PERIOD, synthesize=True)
         hand_built.install(fake)  # the reports no recording holds
         fake.start()
         _FAKE.append(fake)

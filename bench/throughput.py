@@ -193,19 +193,46 @@ def memory_child(days: int) -> dict[str, Any]:
     }
 
 
-def memory(days_list: list[int]) -> list[dict[str, Any]]:
-    def run(days: int) -> dict[str, Any]:
-        out = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(days)],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        return json.loads(out.stdout.strip().splitlines()[-1])
+def pages_memory_child(days: int) -> dict[str, Any]:
+    """Run in a fresh process: the page URL report of one site, ROWS_PER_DAY rows a day."""
+    pin_clock()
+    with child_fake("--page-rows", str(ROWS_PER_DAY)) as fake:
+        config = window_config(fake.url, [1], days)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        sink = sync(config, {STREAM})
+        seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "days": days,
+        "records": sink.records,
+        "output_mb": sink.bytes / 2**20,
+        "rss_before_mb": before / 1024,
+        "rss_peak_mb": after / 1024,
+        "seconds": seconds,
+    }
 
+
+def in_child(option: str, days: int) -> dict[str, Any]:
+    """One memory measurement in a fresh process (peak RSS is per process)."""
+    out = subprocess.run(
+        [sys.executable, __file__, option, str(days)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory(days_list: list[int]) -> list[dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=len(days_list)) as pool:
-        return list(pool.map(run, days_list))
+        return list(pool.map(lambda days: in_child("--memory-child", days), days_list))
+
+
+def pages_memory(days_list: list[int]) -> list[dict[str, Any]]:
+    """One after the other: two big syncs side by side would measure the machine."""
+    return [in_child("--pages-memory-child", days) for days in days_list]
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -214,9 +241,13 @@ def memory(days_list: list[int]) -> list[dict[str, Any]]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--pages-memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         print(json.dumps(memory_child(args.memory_child)))
+        return 0
+    if args.pages_memory_child:
+        print(json.dumps(pages_memory_child(args.pages_memory_child)))
         return 0
 
     pin_clock()
@@ -224,6 +255,7 @@ def main() -> int:
         memory_runs = pool.submit(memory, [7, DAYS])
         rates = throughput()
         mem = memory_runs.result()
+    big = pages_memory([100, 1000])  # 100,000 and 1,000,000 records
 
     tap, fetched, shaped, plain = rates
     print(
@@ -259,6 +291,12 @@ def main() -> int:
             f"{name} {seconds / tap.records * 1e6:.0f} us" for name, seconds in per_record.items()
         )
         + f" (total {tap.cpu / tap.records * 1e6:.0f} us)."
+    )
+    print(
+        f"\nCPU per record: tap {tap.cpu / tap.records * 1e6:.1f} us, plain-JSON floor "
+        f"(json.loads + json.dumps) {plain.cpu / plain.records * 1e6:.1f} us: "
+        f"{(tap.cpu / tap.records) / (plain.cpu / plain.records):.1f}x the floor (target: at "
+        "most 3x)."
     )
     print(
         "\n2. Full sync, 3 sites, every default stream the fake answers; one fresh process each.\n"
@@ -300,6 +338,31 @@ def main() -> int:
         "records are streamed, what is held is the decoded answers of one bulk request."
     )
     print_left_out(full["failed"])
+    print(
+        f"\n3. The page URL report of one site, {ROWS_PER_DAY:,} rows a day, for 100 and 1,000 "
+        "days; one fresh process each.\n"
+    )
+    print(
+        table(
+            ["days", "records", "Singer output MB", "peak RSS MB", "growth MB", "sync s"],
+            [
+                [
+                    m["days"],
+                    f"{m['records']:,}",
+                    f"{m['output_mb']:,.0f}",
+                    f"{m['rss_peak_mb']:.0f}",
+                    f"{m['rss_peak_mb'] - m['rss_before_mb']:.0f}",
+                    f"{m['seconds']:.1f}",
+                ]
+                for m in big
+            ],
+        )
+    )
+    small, large = big
+    print(
+        f"\n{large['records']:,} records: peak {large['rss_peak_mb']:.0f} MB (target: under "
+        f"250 MB), against {small['rss_peak_mb']:.0f} MB for {small['records']:,}."
+    )
     return 0
 
 

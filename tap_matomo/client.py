@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class MatomoClient:
         max_tries: int = 8,
         retry_wait_seconds: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[MatomoTransientError], None] | None = None,
     ) -> None:
         self.base_url = normalize_base_url(url)
         #: The URL as messages show it: credentials inside it masked.
@@ -119,12 +121,27 @@ class MatomoClient:
         #: Whether the server has answered at all, and once like Matomo (see the module doc).
         self._connected = False
         self._matomo_seen = False
-        self.session = requests.Session()
-        self.session.verify = verify_ssl
+        #: Told of every retry (the run lowers its concurrency), from the retrying thread.
+        self._on_retry = on_retry
+        self._verify_ssl = verify_ssl
         # Matomo admins see who asks in their logs: the tap by default, or the configured agent.
-        self.session.headers["User-Agent"] = user_agent or DEFAULT_USER_AGENT
+        self._user_agent = user_agent or DEFAULT_USER_AGENT
+        # A requests.Session is not thread-safe: one per thread that sends (see runtime.py).
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
         #: HTTP requests sent so far (a bulk request counts once); read by the benchmark.
         self.request_count = 0
+
+    @property
+    def session(self) -> requests.Session:
+        """The calling thread's HTTP session (keep-alive connections are per thread)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.verify = self._verify_ssl
+            session.headers["User-Agent"] = self._user_agent
+            self._local.session = session
+        return session
 
     # -- public API -------------------------------------------------------------------------
 
@@ -209,6 +226,8 @@ class MatomoClient:
         LOGGER.warning(
             "Retrying %s in %.1fs (try %d of %d): %s", what, wait, attempt + 1, self.max_tries, exc
         )
+        if self._on_retry is not None:
+            self._on_retry(exc)
         self._sleep(wait)
 
     def _gave_up(self, what: str, exc: MatomoTransientError) -> MatomoError:
@@ -222,7 +241,8 @@ class MatomoClient:
         url = f"{self.base_url}/index.php"
         query = {"module": "API", "method": method, "format": "JSON"}
         body = {**params, "token_auth": self._token}
-        self.request_count += 1
+        with self._count_lock:
+            self.request_count += 1
         started = time.monotonic()
         # The SDK's `http_request_duration` metric, as its REST streams log it (no URL: POST).
         timer = metrics.Timer(metrics.Metric.HTTP_REQUEST_DURATION, {metrics.Tag.ENDPOINT: method})

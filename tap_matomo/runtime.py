@@ -11,7 +11,9 @@ sync asks for it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -19,17 +21,40 @@ from typing import Any, Literal
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_matomo.client import ApiCall, MatomoClient
+from tap_matomo.concurrency import RequestPool
 from tap_matomo.dates import site_timezone
 from tap_matomo.errors import MatomoError, MatomoPluginNotActivatedError, MatomoRequestError
 from tap_matomo.settings import TapSettings, check_settings
 
 LOGGER = logging.getLogger("tap-matomo")
 
-#: Rows that reading ahead may add to one bulk request: the decoded answers of a bulk request
-#: are held until their streams emit them, so big reports (page URLs...) are read ahead little.
-READ_AHEAD_ROWS = 5_000
-#: Rows assumed for a call of a method that has not answered yet in this run.
-UNSEEN_CALL_ROWS = 250
+#: Rows that may be held for partitions after the current one (sent ahead, in flight or
+#: answered): decoded answers wait there until their streams emit them, so big reports (page
+#: URLs...) are read ahead little. Expected rows, from ``streams/sizing.py``.
+READ_AHEAD_ROWS = 20_000
+#: Where a partition comes in the sync: (its stream's index, its own index).
+Position = tuple[int, int]
+Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass
+class _Held:
+    """An answer sent for ahead: the request (maybe still in flight) and its place in it."""
+
+    future: Future[list[Any | MatomoError]]
+    index: int
+    #: The partition it is for (see :meth:`MatomoRun.forget_before`).
+    position: Position
+    #: Rows expected, then (once answered) counted: against `READ_AHEAD_ROWS` until taken.
+    rows: int
+    counted: bool = False
+
+    def count(self) -> int:
+        """Rows it holds: counted once the answer is in, expected until then."""
+        if not self.counted and self.future.done() and self.future.exception() is None:
+            self.rows = _row_total(self.future.result()[self.index])
+            self.counted = True
+        return self.rows
 
 
 @dataclass(frozen=True)
@@ -48,9 +73,10 @@ class MatomoRun:
         self._config = config
         self.missing_plugins: set[str] = set()
         #: Answers fetched ahead (see :meth:`prefetch`), by call, until :meth:`fetch` takes them.
-        self._ahead: dict[tuple[str, tuple[tuple[str, str], ...]], Any | MatomoError] = {}
-        #: The most rows one call of each method has answered in this run.
-        self._rows_per_call: dict[str, int] = {}
+        self._ahead: dict[Key, _Held] = {}
+        #: The most rows one period of each method has answered in this run.
+        self._rows_per_period: dict[str, int] = {}
+        self._learning = threading.Lock()
         #: Per-site lists read once per run (see :meth:`_site_lists`), by method.
         self._lists: dict[str, dict[int, Any | MatomoError]] = {}
 
@@ -74,12 +100,18 @@ class MatomoRun:
             user_agent=http.user_agent,
             max_tries=http.max_tries,
             retry_wait_seconds=http.retry_wait_seconds,
+            on_retry=lambda exc: self.pool.lower(str(exc).rstrip(".")),
         )
 
     @property
     def request_count(self) -> int:
         """HTTP requests sent so far in this run (none before the client exists)."""
         return self.client.request_count if "client" in self.__dict__ else 0
+
+    @cached_property
+    def pool(self) -> RequestPool:
+        """Where bulk requests sent ahead run: up to `max_concurrent_requests` at once."""
+        return RequestPool(self.settings.max_concurrent_requests)
 
     @cached_property
     def sites(self) -> list[Site]:
@@ -207,59 +239,118 @@ class MatomoRun:
             return self.goals(site_id)
         return self.custom_dimensions(site_id, stream_name)
 
-    def expected_rows(self, call: ApiCall) -> int:
-        """Rows the call will likely answer: the most of its method so far in this run."""
-        return self._rows_per_call.get(call.method, UNSEEN_CALL_ROWS)
+    def rows_per_period(self, method: str) -> int | None:
+        """The most rows one period of the method has answered in this run (None: not seen)."""
+        return self._rows_per_period.get(method)
 
     def is_fetched(self, call: ApiCall) -> bool:
-        """True when the call's answer was fetched ahead and waits for :meth:`fetch`."""
+        """True when the call was sent ahead (answered or in flight) and waits for :meth:`fetch`."""
         return _call_key(call) in self._ahead
 
-    def prefetch(self, calls: Sequence[ApiCall]) -> None:
-        """Fetch calls ahead in bulk (e.g. the next sites' calls of a stream) for :meth:`fetch`.
+    def held_rows(self, besides: Sequence[ApiCall] = ()) -> int:
+        """Rows of the answers sent ahead and not taken yet (but ``besides``).
 
-        Streams ask each partition's calls in turn; sending the calls of the next partitions and
-        streams in the same bulk request makes the request count follow the number of calls,
-        not the number of sites and reports.
+        Those of answers that arrived are counted, the others expected.
         """
-        wanted = {_call_key(call) for call in calls}
-        for stale in [key for key in self._ahead if key not in wanted]:
-            del self._ahead[stale]  # fetched ahead for a plan that changed, or a skipped stream
-        for call, answer in self.fetch([c for c in calls if _call_key(c) not in self._ahead]):
-            self._ahead[_call_key(call)] = answer
+        skip = {_call_key(call) for call in besides}
+        return sum(held.count() for key, held in self._ahead.items() if key not in skip)
 
-    def fetch(self, calls: Sequence[ApiCall]) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
+    def forget_before(self, position: Position) -> None:
+        """Drop answers sent ahead for partitions synced before ``position``.
+
+        They were read ahead for a plan that changed (a report Matomo cannot flatten) or for a
+        stream skipped since (a missing plugin); nothing will take them.
+        """
+        for key in [k for k, held in self._ahead.items() if held.position < position]:
+            del self._ahead[key]
+
+    def prefetch(self, calls: Sequence[tuple[ApiCall, Position, int]]) -> None:
+        """Send calls ahead in bulk requests (e.g. the next sites' and streams') for :meth:`fetch`.
+
+        ``calls`` are (call, position of its partition, expected rows). Streams ask each
+        partition's calls in turn; sending the calls of the next partitions and streams in the
+        same bulk request makes the request count follow the number of calls, not the number of
+        sites and reports. Each request holds at most `bulk_request_size` calls; with
+        `max_concurrent_requests` above 1 they run side by side, in the background.
+        """
+        new: dict[Key, tuple[ApiCall, Position, int]] = {}
+        for call, position, rows in calls:
+            key = _call_key(call)
+            if key not in self._ahead:
+                new.setdefault(key, (call, position, rows))
+        entries = list(new.values())
+        size = self.settings.bulk_request_size
+        for group in (entries[i : i + size] for i in range(0, len(entries), size)):
+            batch = [call for call, _, _ in group]
+            future = self.pool.submit(lambda batch=batch: self._request(batch))
+            for index, (call, position, rows) in enumerate(group):
+                self._ahead[_call_key(call)] = _Held(future, index, position, rows)
+
+    def fetch(
+        self, calls: Sequence[ApiCall], rows: Sequence[int] | None = None
+    ) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
         """Answer calls in order, batching them into bulk requests of the configured size.
 
-        An answer fetched ahead is used once, then forgotten.
+        An answer fetched ahead is used once, then forgotten. Calls not fetched ahead are
+        sent as they are needed, in requests of at most `bulk_request_size` calls and about
+        `READ_AHEAD_ROWS` expected ``rows``. The run learns from every answer how many rows
+        a period of its method has (see :meth:`rows_per_period`).
         """
-        pending: list[ApiCall] = []
-        for call in calls:
-            key = _call_key(call)
-            if key in self._ahead:
-                yield from self._send(pending)
-                pending = []
-                yield call, self._ahead.pop(key)
-            else:
-                pending.append(call)
+        expected = list(rows) if rows is not None else [0] * len(calls)
+        pending: list[tuple[ApiCall, int]] = []
+        for call, call_rows in zip(calls, expected, strict=True):
+            held = self._ahead.pop(_call_key(call), None)
+            if held is None:
+                pending.append((call, call_rows))
+                continue
+            yield from self._send(pending)
+            pending = []
+            results = held.future.result()  # raises what the request raised
+            answer, results[held.index] = results[held.index], None  # held no longer
+            yield call, answer
+            del answer, results  # not held here while the next answer is fetched
         yield from self._send(pending)
 
-    def _send(self, calls: Sequence[ApiCall]) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
+    def _send(
+        self, calls: Sequence[tuple[ApiCall, int]]
+    ) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
+        """Send calls now, a request at a time; an answer is let go once handed out."""
+        group: list[ApiCall] = []
+        group_rows = 0
         size = self.settings.bulk_request_size
-        for index in range(0, len(calls), size):
-            group = calls[index : index + size]
-            if len(group) == 1:
-                try:
-                    results: list[Any | MatomoError] = [self.client.call(group[0])]
-                except MatomoError as exc:
-                    results = [exc]
-            else:
-                results = self.client.bulk(group)
-            for call, result in zip(group, results, strict=True):
-                rows = _row_count(result)
-                if rows > self._rows_per_call.get(call.method, 0):
-                    self._rows_per_call[call.method] = rows
-            yield from zip(group, results, strict=True)
+        for index, (call, rows) in enumerate(calls):
+            group.append(call)
+            group_rows += rows
+            following = calls[index + 1][1] if index + 1 < len(calls) else None
+            if following is None or len(group) == size or group_rows + following > READ_AHEAD_ROWS:
+                results = self._request(group)
+                for position, sent in enumerate(group):
+                    answer, results[position] = results[position], None
+                    yield sent, answer
+                    del answer  # not held here while the next answer is fetched
+                group, group_rows = [], 0
+
+    def _request(self, calls: Sequence[ApiCall]) -> list[Any | MatomoError]:
+        """One HTTP request for the calls: a bulk request, or a plain call for one call.
+
+        The run learns from every answer how many rows a period of its method has (see
+        :meth:`rows_per_period`), as soon as it arrives.
+        """
+        if len(calls) > 1:
+            results = self.client.bulk(calls)
+        else:
+            try:
+                results = [self.client.call(calls[0])]
+            except MatomoError as exc:
+                results = [exc]
+        seen = [
+            (call.method, _period_rows(answer)) for call, answer in zip(calls, results, strict=True)
+        ]
+        with self._learning:
+            for method, rows in seen:
+                if rows > self._rows_per_period.get(method, 0):
+                    self._rows_per_period[method] = rows
+        return results
 
     def plugin_missing(self, exc: MatomoPluginNotActivatedError, stream_name: str) -> None:
         """Skip streams of a missing plugin with one warning, or fail when asked to."""
@@ -353,15 +444,32 @@ def _is_active(value: Any) -> bool:
     return str(value).lower() in ("1", "true")
 
 
-def _call_key(call: ApiCall) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _call_key(call: ApiCall) -> Key:
     return call.method, tuple(sorted(call.params.items()))
 
 
-def _row_count(answer: Any) -> int:
-    """Rows in a report answer: a list of rows, or one list (or object) per period."""
+def _row_total(answer: Any) -> int:
+    """Rows in a report answer (a list of rows, an object of metrics, one per period)."""
     if isinstance(answer, list):
         return len(answer)
     if isinstance(answer, dict):
         nested = [v for v in answer.values() if isinstance(v, list | dict)]
         return sum(len(v) if isinstance(v, list) else 1 for v in nested) if nested else 1
+    return 0
+
+
+def _period_rows(answer: Any) -> int:
+    """The most rows in one period of a report answer.
+
+    An answer is a list of rows, one object of metrics, or one of those per period.
+    """
+    if isinstance(answer, list):
+        return len(answer)
+    if isinstance(answer, dict):
+        nested = [
+            len(v) if isinstance(v, list) else 1
+            for v in answer.values()
+            if isinstance(v, list | dict)
+        ]
+        return max(nested) if nested else 1
     return 0

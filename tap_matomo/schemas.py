@@ -55,6 +55,11 @@ def metric_json_type(name: str) -> str:
 
 def to_number(value: Any, json_type: str = "number") -> int | float | None:
     """Coerce a Matomo metric value: ``"20"`` -> 20, ``"28%"`` -> 0.28, ``false`` -> None."""
+    kind = type(value)
+    if kind is int:  # most values: JSON integers, already right (fast path, once per metric)
+        return value
+    if kind is float and math.isfinite(value):
+        return int(value) if json_type == "integer" and value.is_integer() else value
     if value is None or value is False or value == "":
         return None
     if value is True:

@@ -160,10 +160,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "max_periods_per_request",
         th.IntegerType(minimum=1, maximum=MAX_PERIODS_PER_REQUEST),
-        default=31,
+        default=100,
         title="Periods per request",
-        description="Longest window (in periods) asked in one request; longer windows are cut "
-        "into chunks of whole periods.",
+        description="Most periods asked in one call; longer windows are cut into chunks of "
+        "whole periods. Within it, chunks hold about 5,000 rows, sized from the rows per period "
+        "each report answered earlier in the run: a small report covers a whole window in one "
+        "call, a big one is asked in smaller chunks.",
     ),
     th.Property(
         "bulk_request_size",
@@ -173,6 +175,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="How many API calls to batch into one `API.getBulkRequest` (a stream's "
         "calls with those of its next sites and the next streams); 1 disables batching. Lower "
         "it to hold fewer answers in memory at once.",
+    ),
+    th.Property(
+        "max_concurrent_requests",
+        th.IntegerType(minimum=1, maximum=16),
+        default=3,
+        title="Requests at once",
+        description="How many bulk requests may be in flight at once (1: one after the other). "
+        "Matomo answers each request in one PHP worker: 3 leaves a worker for the tracker and "
+        "the web UI on a small server (PHP-FPM's default pool has 5). A retry (HTTP 429, 5xx, "
+        "timeout) halves it for the rest of the run. Records, their order and the state are "
+        "the same whatever the value.",
     ),
     # -- reports ------------------------------------------------------------------------------
     th.Property(
@@ -405,8 +418,9 @@ class TapSettings:
     shard: Shard | None = None
     period: Period = "day"
     period_overrides: dict[str, Period] = field(default_factory=dict)
-    max_periods_per_request: int = 31
+    max_periods_per_request: int = 100
     bulk_request_size: int = 50
+    max_concurrent_requests: int = 3
     fail_on_missing_plugin: bool = False
     #: Stream name -> `report_flattening` value (`flat`, `none` or a sub-dimension).
     report_flattening: dict[str, str] = field(default_factory=dict)
@@ -638,6 +652,7 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
             period_overrides=overrides,
             max_periods_per_request=int(setting(config, "max_periods_per_request")),
             bulk_request_size=int(setting(config, "bulk_request_size")),
+            max_concurrent_requests=int(setting(config, "max_concurrent_requests")),
             fail_on_missing_plugin=bool(setting(config, "fail_on_missing_plugin")),
             report_flattening=flattening,
             subtables=subtables,

@@ -22,6 +22,7 @@ from tap_matomo.inputs import (
     read_environment_config,
     read_json_object,
 )
+from tap_matomo.output import SingerWriter
 from tap_matomo.runtime import MatomoRun
 from tap_matomo.settings import CONFIG_SCHEMA, check_settings, mask_secrets, visit_log_settings
 from tap_matomo.state_check import Bookmark, check_bookmarks, future_bookmarks
@@ -51,6 +52,8 @@ class TapMatomo(Tap):
     #: How messages name the state and the catalog: the command line names their files.
     state_source = "The state"
     catalog_source = "The catalog"
+    #: msgspec instead of simplejson: a tenth of the CPU per record (see output.py).
+    message_writer_class = SingerWriter
 
     @override
     def discover_streams(self) -> list[Stream]:

@@ -663,8 +663,8 @@ def test_a_deactivated_core_plugin_is_asked_once(
             200,
             {"result": "error", "message": disabled},
         )
-    # one call per request, so no read-ahead
-    config = base_config(fake, site_ids=[1], bulk_request_size=1)
+    # one call per request and one request at a time, so no read-ahead
+    config = base_config(fake, site_ids=[1], bulk_request_size=1, max_concurrent_requests=1)
     streams = {"events_categories", "events_actions", "events_names", "visits_summary"}
     with caplog.at_level(logging.WARNING):
         result = run_sync(config, streams=streams)

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from tap_matomo import dates
 from tap_matomo.client import ApiCall
 from tap_matomo.errors import MatomoError
-from tap_matomo.runtime import READ_AHEAD_ROWS
+from tap_matomo.streams import read_ahead
 from tap_matomo.tap import TapMatomo
 from tests import hand_built
 from tests.conftest import (
@@ -306,15 +306,26 @@ def test_request_count_follows_calls_not_sites_reports_or_days() -> None:
     assert counts == {(1, 30): 2, (3, 30): 2, (3, 90): 2}
 
 
-def test_bulk_requests_stay_within_the_configured_size() -> None:
+@pytest.mark.parametrize(("concurrency", "expected"), [(1, [3, 3, 3]), (3, [4, 4])])
+def test_bulk_requests_stay_within_the_configured_size(
+    concurrency: int, expected: list[int]
+) -> None:
     """Reading ahead never puts more calls in one request than `bulk_request_size`."""
     with FakeMatomo(synthesize=True) as server:
-        config = base_config(server, start_date="2026-08-29", end_date=None, bulk_request_size=4)
+        config = base_config(
+            server,
+            start_date="2026-08-29",
+            end_date=None,
+            bulk_request_size=4,
+            max_periods_per_request=31,
+            max_concurrent_requests=concurrency,
+        )
         result = run_sync(config, streams={"visits_summary"})
         bulks = server.api_requests("API.getBulkRequest")
         sizes = [sum(key.startswith("urls[") for key in r.params) for r in bulks]
-    # 90 days = 3 chunks per site: a second site's 3 calls do not fit beside the first's
-    assert sizes == [3, 3, 3]
+    # 90 days = 3 chunks per site: one at a time, a second site's 3 calls do not fit beside the
+    # first's; three at a time, the 9 calls of the 3 sites go at once: 4 + 4 + a plain call
+    assert sorted(sizes, reverse=True) == expected
     days = {(r["site_id"], r["date"]) for r in result.records["visits_summary"]}
     assert len(days) == 3 * 90
 
@@ -360,21 +371,28 @@ def test_read_ahead_changes_requests_not_records_or_state() -> None:
     assert set(batched) == streams
     assert batched == one_by_one
     assert state_50 == state_1
-    assert requests_50 < requests_1 / 20
+    assert requests_50 < requests_1 / 15
 
 
-def test_read_ahead_leaves_out_the_calls_of_big_reports(fake: FakeMatomo) -> None:
+def test_read_ahead_leaves_out_the_calls_of_big_reports(
+    fake: FakeMatomo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Read-ahead answers are held until their partition is synced: once a report is known to
-    answer more rows than `READ_AHEAD_ROWS`, its other partitions are not read ahead.
+    answer more rows than `READ_AHEAD_ROWS`, its other partitions are not read ahead; and its
+    calls are cut to about `CALL_ROWS` rows each.
     """
-    rows_per_day = 800  # 7 days = 5,600 rows per call, over the budget of 5,000
+    monkeypatch.setattr(read_ahead, "READ_AHEAD_ROWS", 5_000)  # the budget, small enough for a test
+    rows_per_day = 800  # 7 days = 5,600 rows per partition, over the budget
     page = recorded_body("0273")[0]  # a flat page URL row of the recordings
     rows = [{**page, "label": f"/page-{i}", "url": f"https://x.test/{i}"} for i in range(800)]
+    asked: list[str] = []
 
     def big_pages(params: dict[str, str]) -> tuple[int, object]:
+        asked.append(params["date"])
         first, _, last = params["date"].partition(",")
-        days = [date.fromisoformat(first) + timedelta(days=i) for i in range(7)]
-        assert last == days[-1].isoformat()
+        days = [date.fromisoformat(first)]
+        while days[-1] < date.fromisoformat(last or first):
+            days.append(days[-1] + timedelta(days=1))
         return 200, {day.isoformat(): rows for day in days}
 
     fake.handlers["Actions.getPageUrls"] = big_pages
@@ -389,8 +407,9 @@ def test_read_ahead_leaves_out_the_calls_of_big_reports(fake: FakeMatomo) -> Non
         "Actions.getPageUrls", {"idSite": "1", "period": "day", "date": "2026-11-20,2026-11-26"}
     )
     assert [answer for _, answer in run.fetch([learn])]
-    assert run.expected_rows(learn) == 7 * rows_per_day > READ_AHEAD_ROWS
+    assert run.rows_per_period("Actions.getPageUrls") == rows_per_day
     fake.requests.clear()
+    asked.clear()
     with contextlib.redirect_stdout(io.StringIO()) as out:
         tap.sync_all()
 
@@ -399,7 +418,9 @@ def test_read_ahead_leaves_out_the_calls_of_big_reports(fake: FakeMatomo) -> Non
         + (request.api_method == "Actions.getPageUrls")
         for request in fake.requests
     ]
-    assert [n for n in page_calls_per_request if n] == [1, 1, 1]  # one site per request
+    # 5,000 // 800 = 6 days a call; 6 + 1 days are over the budget: one call per request
+    assert [n for n in page_calls_per_request if n] == [1] * 6
+    assert asked == ["2026-11-20,2026-11-25", "2026-11-26,2026-11-26"] * 3
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert sum(m["type"] == "RECORD" for m in records) == 3 * 7 * rows_per_day
 

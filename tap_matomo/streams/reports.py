@@ -40,7 +40,6 @@ from tap_matomo.errors import (
     MatomoPluginNotActivatedError,
     MatomoRequestError,
 )
-from tap_matomo.runtime import READ_AHEAD_ROWS
 from tap_matomo.schemas import (
     GOALS_PROPERTY,
     OTHER_METRICS_PROPERTY,
@@ -53,6 +52,9 @@ from tap_matomo.schemas import (
 )
 from tap_matomo.single_period import single_period_rows
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
+from tap_matomo.streams.lean import LeanRecords
+from tap_matomo.streams.read_ahead import read_ahead
+from tap_matomo.streams.sizing import period_rows, periods_per_call
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -217,19 +219,31 @@ def _fill_levels(spec: ReportSpec, record: dict[str, Any], flattened: bool) -> N
         record[top] = record.get("label")
 
 
-_DECLARED: dict[tuple[Any, ...], frozenset[str]] = {}
+@dataclass(frozen=True)
+class _RowShape:
+    """What :func:`shape_row` needs of a report, worked out once per report, not per row."""
+
+    spec: ReportSpec
+    #: (metric, its JSON type), in the spec's order.
+    metrics: tuple[tuple[str, str], ...]
+    #: Row keys that have a column of their own (the rest go to `other_metrics`).
+    declared: frozenset[str]
 
 
-def _declared_keys(spec: ReportSpec) -> frozenset[str]:
-    """Row keys that have a column of their own (the rest go to `other_metrics`); per report."""
-    key = (spec.name, spec.metrics, spec.dimensions)
-    if key not in _DECLARED:
-        _DECLARED[key] = (
+_SHAPES: dict[int, _RowShape] = {}
+
+
+def _row_shape(spec: ReportSpec) -> _RowShape:
+    shape = _SHAPES.get(id(spec))
+    if shape is None or shape.spec is not spec:
+        declared = (
             _ROW_METADATA
             | set(spec.metrics)
             | {dim.source for dim in spec.dimensions if dim.origin == "row"}
         )
-    return _DECLARED[key]
+        metrics = tuple((name, metric_json_type(name)) for name in spec.metrics)
+        shape = _SHAPES[id(spec)] = _RowShape(spec, metrics, frozenset(declared))
+    return shape
 
 
 def shape_row(
@@ -254,8 +268,9 @@ def shape_row(
         record[dim.column] = coerce(value, dim.json_type)
     if spec.levels:
         _fill_levels(spec, record, spec.flat if flattened is None else flattened)
-    for name in spec.metrics:
-        record[name] = to_number(row.get(name), metric_json_type(name))
+    shape = _row_shape(spec)
+    for name, json_type in shape.metrics:
+        record[name] = to_number(row.get(name), json_type)
     for column in spec.key_columns:
         if record.get(column) is None:
             record[column] = ""  # a level Matomo left empty still keys the row
@@ -264,7 +279,7 @@ def shape_row(
         record["url"] = row.get("url") if isinstance(row.get("url"), str) else None
         record["is_summary"] = bool(row.get("is_summary")) or row.get("label") == "Others"
     record["goals"] = shape_goals(row.get("goals"))
-    declared = _declared_keys(spec)
+    declared = shape.declared
     other = {
         key: to_number(value)
         for key, value in row.items()
@@ -288,6 +303,8 @@ class PlannedCall:
     keyed_by_period: bool
     #: Asked with ``flat=1``: rows carry one key per level.
     flattened: bool = False
+    #: Periods the answer covers (its expected rows: ``ReportStream.expected_rows``).
+    periods: int = 1
 
     def unflattened(self) -> PlannedCall:
         """The same call without ``flat=1`` (and its sub-dimension): top-level rows."""
@@ -295,7 +312,7 @@ class PlannedCall:
         return replace(self, call=ApiCall(self.call.method, params), flattened=False)
 
 
-class ReportStream(MatomoStream):
+class ReportStream(LeanRecords, MatomoStream):
     """A Matomo report, one record per site, period and row."""
 
     replication_key = "date"
@@ -322,6 +339,8 @@ class ReportStream(MatomoStream):
         self._cut_reported = False
         #: Set by :meth:`_records`: every call of the partition was answered.
         self._partition_read = False
+        #: The plan of each partition, by context and flattening (see :meth:`_partition_plan`).
+        self._plans: dict[tuple[Any, ...], list[PlannedCall] | None] = {}
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
         item = (spec.item_column,) if spec.item_column else ()
         self.primary_keys = ("site_id", *item, "period", "date", *spec.key_columns)
@@ -432,23 +451,24 @@ class ReportStream(MatomoStream):
         common = {"idSite": str(site.site_id), "period": period, **self.request_params()}
         flattened = self.flattened
         variants = self.variants(site)
+        per_period = period_rows(self.spec, self.run, flattened=flattened)
         planned: list[PlannedCall] = []
 
-        def add(span: DateWindow, date_param: str, *, keyed: bool) -> None:
+        def add(span: DateWindow, date_param: str, *, keyed: bool, periods: int = 1) -> None:
             for variant in variants:
                 call = ApiCall(self.spec.method, {**common, **variant, "date": date_param})
-                planned.append(PlannedCall(call, period, span, keyed, flattened))
+                planned.append(PlannedCall(call, period, span, keyed, flattened, periods))
 
         if period == "range":
             add(window, window.as_param(), keyed=False)
             return planned
-        max_periods = self.run.settings.max_periods_per_request
-        for chunk in chunk_window(window, period, max_periods):
-            if self.spec.multi_date:
-                add(chunk, chunk.as_param(), keyed=True)
-            else:
-                for one in periods_in(chunk, period):
-                    add(one, one.start.isoformat(), keyed=False)
+        if not self.spec.multi_date:
+            for one in periods_in(window, period):
+                add(one, one.start.isoformat(), keyed=False)
+            return planned
+        size = periods_per_call(per_period, self.run.settings.max_periods_per_request)
+        for chunk in chunk_window(window, period, size):
+            add(chunk, chunk.as_param(), keyed=True, periods=len(periods_in(chunk, period)))
         return planned
 
     # -- syncing ------------------------------------------------------------------------------
@@ -484,7 +504,7 @@ class ReportStream(MatomoStream):
         )
         self._read_ahead(context, planned)
         # The SDK adds the partition's keys (site, item) to each record.
-        records = self._records(site, period, planned)
+        records = self._records(site, period, planned, context)
         if self.spec.variants_of or self.spec.subtable_of:
             # Several series per chunk: date order keeps the bookmark behind unread rows.
             records = iter(sorted(records, key=lambda record: record["date"]))
@@ -510,8 +530,18 @@ class ReportStream(MatomoStream):
     def _partition_plan(self, context: Context) -> list[PlannedCall] | None:
         """The calls of one partition (site, item), or None when its window is empty.
 
-        The window comes from the settings and the partition's bookmark.
+        The window comes from the settings and the partition's bookmark. A partition is planned
+        once per run (and again only if flattening is refused): its calls may be sent ahead
+        before its turn, and chunk sizes follow what the run has learnt meanwhile.
         """
+        key = (tuple(sorted(context.items())), self.flattened)
+        if key not in self._plans:
+            self._plans[key] = self._new_plan(context)
+        elif planned := self._plans[key]:
+            self._plans[key] = self._replan(planned, context)
+        return self._plans[key]
+
+    def _new_plan(self, context: Context) -> list[PlannedCall] | None:
         site = self.run.site(int(context["site_id"]))
         period = self.run.settings.period_for(self.name)
         window = resolve_window(
@@ -521,94 +551,105 @@ class ReportStream(MatomoStream):
             return None
         return self._for_item(self.plan(site, window, period), context)
 
+    def expected_rows(self, plan: PlannedCall) -> int:
+        """Rows the call will likely answer, from what the run knows now."""
+        return period_rows(self.spec, self.run, flattened=plan.flattened) * plan.periods
+
+    @property
+    def unseen(self) -> bool:
+        """True for a table report that has not answered yet in this run: its size is a guess."""
+        return self.spec.kind == "table" and self.run.rows_per_period(self.spec.method) is None
+
     def _read_ahead(self, context: Context, planned: list[PlannedCall]) -> None:
-        """Fetch this partition's calls with the calls that come next, in one bulk request.
-
-        What comes next: the stream's other partitions (sites, items), then the partitions of
-        the selected report streams synced after it. So a sync sends about one request per
-        `bulk_request_size` calls, whatever the number of sites and reports; and since only what
-        fits one bulk request, and about `READ_AHEAD_ROWS` rows, is read ahead, memory holds
-        little more than the partition's own answers.
-        """
-        if all(self.run.is_fetched(p.call) for p in planned):
-            return
-        size = self.run.settings.bulk_request_size
-        calls = [p.call for p in planned]
-        rows = 0
-        for stream, following in self._upcoming(context):
-            try:
-                more = stream._partition_plan(following)
-            except MatomoError:
-                break  # e.g. a missing plugin: that stream says so when its turn comes
-            if more is None:
-                continue
-            rows += sum(self.run.expected_rows(p.call) for p in more)
-            if len(calls) + len(more) > size or rows > READ_AHEAD_ROWS:
-                break
-            calls.extend(p.call for p in more)
-        if len(calls) > len(planned):
-            self.run.prefetch(calls)
-
-    def _upcoming(self, context: Context) -> Iterator[tuple[ReportStream, Context]]:
-        """The partitions synced after this one, in the SDK's order.
-
-        That is the order of the tap's ``streams`` (the SDK sorts them by name), which
-        ``sync_all`` follows too.
-        """
-        partitions = self.partitions or []
-        if context in partitions:
-            for following in partitions[partitions.index(context) + 1 :]:
-                yield self, following
-        streams = list(self._tap.streams.values())
-        for stream in streams[streams.index(self) + 1 :]:
-            if not (isinstance(stream, ReportStream) and stream.selected):
-                continue
-            if stream.plugin_missing:
-                continue
-            for following in stream.partitions or []:
-                yield stream, following
+        """Send this partition's calls with the calls that come next (see read_ahead.py)."""
+        read_ahead(self, context, planned)
 
     def _records(
-        self, site: Site, period: Period, planned: list[PlannedCall]
+        self, site: Site, period: Period, planned: list[PlannedCall], context: Context
     ) -> Iterator[dict[str, Any]]:
         """Fetch the planned calls and shape their rows, in plan order.
 
         ``_partition_read`` tells whether every call was answered (not skipped for a missing
-        plugin).
+        plugin). When an answer shows far more rows per period than the plan assumed, the
+        calls not sent yet are planned again in smaller chunks (see :meth:`_replan`).
         """
         self._partition_read = False
-        by_call = {id(p.call): p for p in planned}
-        for call, answer in self.run.fetch([p.call for p in planned]):
-            plan = by_call[id(call)]
-            if isinstance(answer, MatomoPluginNotActivatedError):
-                self.run.plugin_missing(answer, self.name)
-                return
-            if isinstance(answer, MatomoError) and plan.flattened and _cannot_flatten(answer):
-                plan, answer = self._read_unflattened(plan, answer)
-            if isinstance(answer, MatomoNoDataError):
-                continue  # Transitions' NoDataForAction: the page had no view that period
-            if isinstance(answer, MatomoError):
-                raise answer
-            variant = self._variant_of(site, plan.call.params)
-            for start, end, rows in self.periods_of(plan, answer):
-                for row in rows:
-                    record = {
-                        "site_id": site.site_id,
-                        "period": period,
-                        "date": start.isoformat(),
-                        "end_date": end.isoformat(),
-                        **shape_row(
-                            self.spec,
-                            row,
-                            flattened=plan.flattened,
-                            params=plan.call.params,
-                            variant=variant,
-                        ),
-                    }
-                    if record.get("is_summary") and not self._cut_reported:
-                        self._warn_cut(record)
-                    yield record
+        remaining = list(planned)
+        while remaining:
+            by_call = {id(p.call): p for p in remaining}
+            replanned = None
+            calls = [p.call for p in remaining]
+            for call, answer in self.run.fetch(calls, [self.expected_rows(p) for p in remaining]):
+                plan = by_call[id(call)]
+                remaining.remove(plan)
+                if isinstance(answer, MatomoPluginNotActivatedError):
+                    self.run.plugin_missing(answer, self.name)
+                    return
+                if isinstance(answer, MatomoError) and plan.flattened and _cannot_flatten(answer):
+                    plan, answer = self._read_unflattened(plan, answer)
+                if isinstance(answer, MatomoNoDataError):
+                    continue  # Transitions' NoDataForAction: the page had no view that period
+                if isinstance(answer, MatomoError):
+                    raise answer
+                yield from self._shape(site, period, plan, answer)
+                answer = None  # let the answer go before the next one is fetched
+                if remaining and (resized := self._replan(remaining, context)) != remaining:
+                    replanned = resized
+                    break
+            remaining = replanned or []
         self._partition_read = True
+
+    def _shape(
+        self, site: Site, period: Period, plan: PlannedCall, answer: Any
+    ) -> Iterator[dict[str, Any]]:
+        """The records of one answer."""
+        variant = self._variant_of(site, plan.call.params)
+        for start, end, rows in self.periods_of(plan, answer):
+            for row in rows:
+                record = {
+                    "site_id": site.site_id,
+                    "period": period,
+                    "date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                    **shape_row(
+                        self.spec,
+                        row,
+                        flattened=plan.flattened,
+                        params=plan.call.params,
+                        variant=variant,
+                    ),
+                }
+                if record.get("is_summary") and not self._cut_reported:
+                    self._warn_cut(record)
+                yield record
+
+    def _replan(self, planned: list[PlannedCall], context: Context) -> list[PlannedCall]:
+        """The calls, with those not sent yet sized again from what the run learnt meanwhile.
+
+        A partition is planned before its report's first answer, from a guess; the report can
+        have ten times the rows assumed (its next chunks would be as much too big) or a tenth
+        (as many calls too many). Calls already sent ahead are kept. Only single-series
+        reports (no goal, dimension or subtable variants) are planned again: their calls cover
+        one window, date after date.
+        """
+        if self.spec.variants_of or self.spec.subtable_of or not self.spec.multi_date:
+            return planned
+        sent = 0
+        while sent < len(planned) and self.run.is_fetched(planned[sent].call):
+            sent += 1
+        rest = planned[sent:]
+        if not rest or rest[0].period == "range" or not rest[0].keyed_by_period:
+            return planned
+        now = period_rows(self.spec, self.run, flattened=rest[0].flattened)
+        size = periods_per_call(now, self.run.settings.max_periods_per_request)
+        planned_size = max(p.periods for p in rest)
+        if planned_size <= size < 2 * planned_size:
+            return planned  # not too big, and not worth fewer calls
+        if any(self.run.is_fetched(p.call) for p in rest):
+            return planned
+        site = self.run.site(int(context["site_id"]))
+        window = DateWindow(rest[0].window.start, rest[-1].window.end)
+        return planned[:sent] + self._for_item(self.plan(site, window, rest[0].period), context)
 
     def _warn_cut(self, record: Mapping[str, Any]) -> None:
         """Say once per run that Matomo summed rows into "Others": the tap cannot get them back.

@@ -1,0 +1,139 @@
+"""Wall time of a reports backfill with requests one at a time and side by side.
+
+The backfill: every day report stream selected by default (that the fake answers), 3 sites,
+60 days, against the synthesizing FakeMatomo in a child process that answers every HTTP
+request LATENCY seconds late (each request in its own thread, as PHP workers do). The same
+sync runs at `max_concurrent_requests` 1 and at the default; the ratio of their wall times is
+the figure (issue 9's target: at most 0.5 with 100 ms). Both syncs run once before they are
+timed, so that the fake answers from memory: building answers in Python costs the fake more
+time than the tap spends reading them, and would be measured instead of the tap.
+
+    .venv/bin/python bench/reports_backfill.py [--latency 0.1] [--days 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from typing import Any
+
+from _support import (
+    SingerSink,
+    answerable,
+    catalog_selecting,
+    child_fake,
+    default_day_report_streams,
+    new_tap,
+    pin_clock,
+    print_left_out,
+    sync,
+    table,
+    window_config,
+)
+
+from tap_matomo.settings import setting
+
+SITES = [1, 2, 3]
+
+
+def timed_sync(config: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """One sync: wall and CPU seconds, records, HTTP requests the tap sent."""
+    tap = new_tap(config, catalog_selecting(config, streams))
+    run = next(iter(tap.streams.values())).run  # type: ignore[attr-defined]
+    sink = SingerSink()
+    wall, cpu = time.perf_counter(), time.process_time()
+    with contextlib.redirect_stdout(sink):  # type: ignore[type-var]
+        tap.sync_all()
+    return {
+        "concurrency": config["max_concurrent_requests"],
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "records": sink.records,
+        "requests": run.client.request_count,
+        "state": sink.last_state,
+    }
+
+
+def measure(latency: float, days: int, rows: int) -> dict[str, Any]:
+    """The backfill at 1 and at the default concurrency, on one fake (``rows``: 0 = full)."""
+    default = int(setting({}, "max_concurrent_requests"))
+    options = ["--latency", str(latency), "--cache"] + (["--rows", str(rows)] if rows else [])
+    with child_fake(*options) as fake:
+        candidates = default_day_report_streams(window_config(fake.url, SITES, days))
+        streams, failed = answerable(
+            candidates, lambda chosen: sync(window_config(fake.url, [1], 1), set(chosen))
+        )
+        configs = [
+            window_config(fake.url, SITES, days, max_concurrent_requests=concurrency)
+            for concurrency in (1, default)
+        ]
+        for config in configs:  # warm-up: the fake keeps its answers (see --cache)
+            timed_sync(config, set(streams))
+        runs = [timed_sync(config, set(streams)) for config in configs]
+    one, many = runs
+    if many["state"] != one["state"] or many["records"] != one["records"]:
+        msg = "the syncs at 1 and at the default concurrency differ in records or final state"
+        raise SystemExit(msg)
+    return {"runs": runs, "streams": streams, "failed": failed, "candidates": candidates}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per HTTP request")
+    parser.add_argument("--days", type=int, default=60)
+    args = parser.parse_args()
+    pin_clock()
+    cases = {
+        "full answers": measure(args.latency, args.days, 0),
+        "answers cut to 1 row per period (requests only)": measure(args.latency, args.days, 1),
+    }
+    first = next(iter(cases.values()))
+    print(
+        f"Reports backfill: {len(SITES)} sites x {len(first['streams'])} default day report "
+        f"streams x {args.days} days, FakeMatomo in a child process answering "
+        f"{args.latency * 1000:.0f} ms late.\n"
+    )
+    rows = []
+    for name, case in cases.items():
+        one = case["runs"][0]
+        rows += [
+            [
+                name,
+                r["concurrency"],
+                r["requests"],
+                f"{r['records']:,}",
+                f"{r['wall']:.2f}",
+                f"{r['cpu']:.2f}",
+                f"{r['wall'] / one['wall']:.2f}",
+            ]
+            for r in case["runs"]
+        ]
+    print(
+        table(
+            [
+                "answers",
+                "max_concurrent_requests",
+                "HTTP requests",
+                "records",
+                "wall s",
+                "CPU s",
+                "wall vs 1",
+            ],
+            rows,
+        )
+    )
+    for name, case in cases.items():
+        one, many = case["runs"]
+        print(
+            f"\n{name}: at the default ({many['concurrency']} at once) the backfill takes "
+            f"{many['wall'] / one['wall']:.2f}x the wall time of one request at a time "
+            "(same records, same final state)."
+        )
+    print_left_out(first["failed"], len(first["candidates"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
