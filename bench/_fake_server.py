@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import socketserver
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -22,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from tests import hand_built  # noqa: E402
 from tests.fake_live import FakeLive  # noqa: E402
-from tests.fake_matomo import FakeMatomo  # noqa: E402
+from tests.fake_matomo import FakeMatomo, Received  # noqa: E402
 
 # No ~40 ms delayed-ACK stall per keep-alive answer (see bench/_support.py).
 socketserver.StreamRequestHandler.disable_nagle_algorithm = True
@@ -122,21 +124,35 @@ class TrimmedFake(FakeMatomo):
 
 
 def add_answer_cache(fake: FakeMatomo) -> None:
-    """Answer a call asked before from memory: a warm-up run leaves the fake's CPU out.
+    """Answer a request seen before from memory: a warm-up run leaves the fake's CPU out.
 
-    The synthesizing fake builds each answer in Python, which takes longer than the tap takes
-    to read it; a real Matomo reading its archives spends that time in other processes.
+    The synthesizing fake builds each answer in Python, and on this busy machine that takes
+    longer than the tap takes to read it; a real Matomo spends that time in other processes
+    (the latency stands for it). A request is the same when its query and form body are.
     """
-    answer_call = fake.answer_call
-    cache: dict[tuple[tuple[str, str], ...], tuple[int, Any]] = {}
+    cache: dict[tuple[str, str], tuple[int, str]] = {}
 
-    def cached(params: dict[str, str]) -> tuple[int, Any]:
-        key = tuple(sorted(params.items()))
+    def cached(handler: Any) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw_body = handler.rfile.read(length).decode() if length else ""
+        key = (handler.path, raw_body)
         if key not in cache:
-            cache[key] = answer_call(params)
-        return cache[key]
+            split = urlsplit(handler.path)
+            received = Received(
+                http_method=handler.command,
+                path=split.path,
+                raw_query=split.query,
+                query=dict(parse_qsl(split.query, keep_blank_values=True)),
+                form=dict(parse_qsl(raw_body, keep_blank_values=True)),
+                raw_body=raw_body,
+                headers=dict(handler.headers.items()),
+            )
+            status, body = fake.answer(received)
+            cache[key] = status, json.dumps(body)
+        status, text = cache[key]
+        FakeMatomo._send(handler, status, text, "application/json; charset=utf-8", {})
 
-    fake.answer_call = cached  # type: ignore[method-assign]
+    fake._handle = cached  # type: ignore[method-assign]
 
 
 def add_latency(fake: FakeMatomo, seconds: float) -> None:
