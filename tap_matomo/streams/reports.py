@@ -52,7 +52,6 @@ from tap_matomo.schemas import (
 )
 from tap_matomo.single_period import single_period_rows
 from tap_matomo.streams.base import SITE_ID_PROPERTY, MatomoStream
-from tap_matomo.streams.lean import LeanRecords
 from tap_matomo.streams.read_ahead import read_ahead
 from tap_matomo.streams.sizing import period_rows, periods_per_call
 
@@ -312,7 +311,7 @@ class PlannedCall:
         return replace(self, call=ApiCall(self.call.method, params), flattened=False)
 
 
-class ReportStream(LeanRecords, MatomoStream):
+class ReportStream(MatomoStream):
     """A Matomo report, one record per site, period and row."""
 
     replication_key = "date"
