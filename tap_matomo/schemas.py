@@ -19,8 +19,13 @@ from singer_sdk import typing as th
 _INTEGER_NAMES = frozenset(
     {"sum_time_spent", "sum_visit_length", "entry_sum_visit_length", "nb_events_with_value"}
 )
-#: Page-speed hit counts (``nb_hits_with_time_network``...), not times.
-_INTEGER_PREFIXES = ("nb_hits_with_time_",)
+#: Page-speed hit counts (``nb_hits_with_time_network``...), not times; the All Websites
+#: dashboard's page views of the previous period.
+_INTEGER_PREFIXES = ("nb_hits_with_time_", "previous_Actions_nb_")
+#: Counts whatever else their names hold: evolution trends (-1, 0, 1), page-speed hits
+#: (``PagePerformance_network_hits``), channel visits and distinct referrers of
+#: ``Referrers.get`` (their ``*_percent`` shares end otherwise).
+_INTEGER_FULL = re.compile(r"(_trend|_hits|^Referrers_(visitorsFrom|distinct)[A-Za-z]+)$")
 _NUMBER_PATTERN = re.compile(
     r"(rate|avg_|_per_|percent|attrib|revenue|value|price|_time_|^lat$|^long$|ratio|evolution$)"
 )
@@ -44,7 +49,7 @@ def metric_json_type(name: str) -> str:
         if base.endswith(suffix):
             base = base[: -len(suffix)]
             break
-    if base in _INTEGER_NAMES or base.startswith(_INTEGER_PREFIXES):
+    if base in _INTEGER_NAMES or base.startswith(_INTEGER_PREFIXES) or _INTEGER_FULL.search(base):
         return "integer"
     if _NUMBER_PATTERN.search(base):
         return "number"

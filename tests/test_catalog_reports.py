@@ -282,3 +282,32 @@ def test_metadata_of_the_new_reports_types_their_metrics() -> None:
             assert "integer" in types or "number" in types, (spec.name, metric)
             if kind in ("percent", "money", "duration_s", "float"):
                 assert "number" in types, (spec.name, metric, kind)
+
+
+def test_counts_of_the_overviews_are_integers() -> None:
+    """Channel visits, distinct referrers, page-speed hits and trends count; shares do not."""
+    tap = TapMatomo(config=None, parse_env_config=False, validate_config=False)
+
+    def kind(stream: str, metric: str) -> str:
+        types = tap.streams[stream].schema["properties"][metric]["type"]
+        return "integer" if "integer" in types else "number"
+
+    for metric in (
+        "Referrers_visitorsFromSearchEngines",
+        "Referrers_distinctWebsitesUrls",
+        "PagePerformance_network_hits",
+        "nb_pageviews",
+    ):
+        assert kind("main_metrics", metric) == "integer", metric
+    for metric in (
+        "Referrers_visitorsFromSearchEngines_percent",
+        "PagePerformance_network_time",
+        "avg_page_load_time",
+        "bounce_rate_returning",
+    ):
+        assert kind("main_metrics", metric) == "number", metric
+    for metric in ("visits_evolution_trend", "revenue_evolution_trend", "orders", "nb_visits"):
+        assert kind("all_websites", metric) == "integer", metric
+    for metric in ("revenue_evolution", "ecommerce_revenue", "ratio", "previous_Goal_revenue"):
+        assert kind("all_websites", metric) == "number", metric
+    assert kind("all_websites", "previous_Actions_nb_pageviews") == "integer"
