@@ -151,6 +151,29 @@ def child_fake(*args: str) -> Iterator[ChildFake]:
         process.wait(timeout=10)
 
 
+def reset_peak_rss() -> float:
+    """Forget the peak RSS so far (Linux ``clear_refs``); return the current RSS in MB.
+
+    A process started by a big one inherits its peak (``ru_maxrss`` survives fork and exec):
+    the memory figures would be the parent's.
+    """
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """The peak RSS in MB since :func:`reset_peak_rss` (``VmHWM``)."""
+    return _status_mb("VmHWM")
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     """A Markdown table (the benchmark output pastes into bench/README.md)."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("--:" for _ in headers) + "|"]

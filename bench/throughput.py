@@ -6,7 +6,9 @@
    two baselines over the very same answers: ``json.loads`` + one ``json.dumps`` per row, and
    the same plus fetching the answers over HTTP like a bare script would.
 2. Memory: a full sync (every default stream the fake can answer, 3 sites) for 7 and 60 days,
-   each in a fresh process; peak RSS (``resource.getrusage``) before and after the sync.
+   each in a fresh process; peak RSS (`VmHWM`, reset when the sync starts) and RSS before it.
+3. Memory flat in the size of a sync: the page URL report of 2. for 100 and 1,000 days
+   (100,000 and 1,000,000 records), each in a fresh process.
 
     .venv/bin/python bench/throughput.py
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -36,8 +37,10 @@ from _support import (
     child_fake,
     default_day_report_streams,
     new_tap,
+    peak_rss_mb,
     pin_clock,
     print_left_out,
+    reset_peak_rss,
     sync,
     table,
     window_config,
@@ -176,19 +179,19 @@ def memory_child(days: int) -> dict[str, Any]:
             candidates, lambda chosen: sync(window_config(fake.url, [1], 2), set(chosen))
         )
         streams += ["sites", "goals"]
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = reset_peak_rss()
         started = time.perf_counter()
         sink = sync(config, set(streams))
         seconds = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        after = peak_rss_mb()
     return {
         "days": days,
         "streams": len(streams),
         "failed": failed,
         "records": sink.records,
         "output_mb": sink.bytes / 2**20,
-        "rss_before_mb": before / 1024,
-        "rss_peak_mb": after / 1024,
+        "rss_before_mb": before,
+        "rss_peak_mb": after,
         "seconds": seconds,
     }
 
@@ -198,17 +201,17 @@ def pages_memory_child(days: int) -> dict[str, Any]:
     pin_clock()
     with child_fake("--page-rows", str(ROWS_PER_DAY)) as fake:
         config = window_config(fake.url, [1], days)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = reset_peak_rss()
         started = time.perf_counter()
         sink = sync(config, {STREAM})
         seconds = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        after = peak_rss_mb()
     return {
         "days": days,
         "records": sink.records,
         "output_mb": sink.bytes / 2**20,
-        "rss_before_mb": before / 1024,
-        "rss_peak_mb": after / 1024,
+        "rss_before_mb": before,
+        "rss_peak_mb": after,
         "seconds": seconds,
     }
 
