@@ -17,7 +17,8 @@ from tap_matomo import dates
 from tap_matomo.client import ApiCall, MatomoClient
 from tap_matomo.errors import MatomoError
 from tap_matomo.streams import visit_paging
-from tap_matomo.streams.visits import ACTION_FIELDS, VISIT_FIELDS, VisitsStream
+from tap_matomo.streams.visit_records import ACTION_FIELDS, VISIT_FIELDS
+from tap_matomo.streams.visits import VisitsStream
 from tests import conftest
 from tests.conftest import base_config, run_sync
 from tests.fake_live import FakeLive, recorded_visits

@@ -6,7 +6,7 @@ import contextlib
 import io
 import json
 
-from tap_matomo.streams.visits import IDENTITY_COLUMNS
+from tap_matomo.streams.visit_records import IDENTITY_COLUMNS
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config, catalog_selecting
 from tests.fake_live import FakeLive
