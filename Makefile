@@ -29,8 +29,6 @@ MELTANO_VERSION ?= 4.4.1
 MELTANO := $(MELTANO_VENV)/bin/meltano
 LOADER ?= target-duckdb
 RUN_ARGS ?=
-# target-duckdb cannot load an empty key column: meltano.yml's `duckdb-keys` mapping fills them.
-MAPPER := $(if $(filter target-duckdb,$(LOADER)),duckdb-keys)
 
 .PHONY: run run-offline docs
 
@@ -45,7 +43,7 @@ $(MELTANO):
 	touch $@
 
 ## run: install Meltano (.venv-meltano) and the plugins (.meltano/), then run
-##      `meltano --environment=<dev|demo> run tap-matomo duckdb-keys target-duckdb` into
+##      `meltano --environment=<dev|demo> run tap-matomo target-duckdb` into
 ##      output/matomo.duckdb. Settings come from the environment, .env (TAP_MATOMO_URL,
 ##      TAP_MATOMO_TOKEN_AUTH, TAP_MATOMO_SITE_IDS...) or `meltano config set`: with a `url`
 ##      configured the Meltano environment is `dev`, with none `demo` (Matomo's public demo).
@@ -61,7 +59,7 @@ run: .meltano/installed.stamp
 	  then env=dev; else env=demo; fi; \
 	fi; \
 	echo "make run: Meltano environment '$$env' (state id $$env:tap-matomo-to-$(LOADER))"; \
-	$(MELTANO) --environment="$$env" run $(RUN_ARGS) tap-matomo $(MAPPER) $(LOADER) || { \
+	$(MELTANO) --environment="$$env" run $(RUN_ARGS) tap-matomo $(LOADER) || { \
 	  echo "make run: the pipeline failed; the last tap-matomo (or target) error line above" \
 	    "says why. Settings: TAP_MATOMO_* in the environment or .env (see .env.example)." >&2; \
 	  exit 1; }

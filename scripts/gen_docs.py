@@ -105,6 +105,8 @@ def _cell(text: str) -> str:
 
 def stream_rows(stream: Any) -> tuple[str, dict[str, str]]:
     """The family of a stream and its row of the stream table."""
+    from tap_matomo.keys import ROW_KEY, hashed_columns
+
     spec = getattr(stream, "spec", None)
     if spec is not None:
         family = spec.family
@@ -128,6 +130,8 @@ def stream_rows(stream: Any) -> tuple[str, dict[str, str]]:
     else:
         notes.append("full table")
     keys = ", ".join(f"`{k}`" for k in stream.primary_keys or ())
+    if spec is not None and ROW_KEY in (stream.primary_keys or ()):
+        keys += " (of " + ", ".join(f"`{c}`" for c in hashed_columns(spec)) + ")"
     return family, {
         "stream": f"`{stream.name}`",
         "method": f"`{method}`" if method else "",
@@ -272,48 +276,8 @@ def meltano_select_yaml(streams: list[Any], indent: int) -> str:
     return "\n".join(f"{pad}- {s.name}.*" for s in streams if s.selected_by_default)
 
 
-#: What an empty key column becomes on the way to DuckDB (see ``duckdb_key_maps``).
-EMPTY_KEY_PLACEHOLDER = "(none)"
-
-
-def _is_string(prop: dict[str, Any]) -> bool:
-    types = prop.get("type", [])
-    return "string" in ([types] if isinstance(types, str) else types) and "format" not in prop
-
-
-def duckdb_key_maps(streams: list[Any]) -> dict[str, dict[str, str]]:
-    """Stream maps giving every empty string key column a placeholder, for target-duckdb.
-
-    The tap keys a row whose level Matomo left empty (no campaign keyword, an event without a
-    name...) with ``""``. target-duckdb 0.8.0 loads ``""`` as NULL, and its primary key columns
-    are NOT NULL, so the whole load would fail. Other targets keep ``""``.
-    """
-    maps: dict[str, dict[str, str]] = {}
-    for stream in streams:
-        properties = stream.schema["properties"]
-        columns = [
-            key
-            for key in stream.primary_keys or ()
-            if key not in ("period", stream.replication_key)
-            and key.isidentifier()
-            and _is_string(properties.get(key, {}))
-        ]
-        if columns:
-            maps[stream.name] = {c: f"{c} or '{EMPTY_KEY_PLACEHOLDER}'" for c in columns}
-    return maps
-
-
-def duckdb_key_maps_yaml(streams: list[Any], indent: int) -> str:
-    """The mapper's ``stream_maps`` as YAML lines at the marker's indentation."""
-    text = yaml.safe_dump(
-        {"stream_maps": duckdb_key_maps(streams)}, sort_keys=True, width=96, allow_unicode=True
-    )
-    pad = " " * indent
-    return "\n".join(pad + line for line in text.rstrip("\n").splitlines())
-
-
 def render_meltano_yml(text: str) -> str:
-    """meltano.yml with the tap's settings, default selection and DuckDB key maps up to date."""
+    """meltano.yml with the tap's capabilities, settings and default selection up to date."""
     indent = marker_indent(text, "# capabilities:start")
     text = replace_between(
         text, "# capabilities:start", "# capabilities:end", meltano_capabilities_yaml(indent)
@@ -324,12 +288,8 @@ def render_meltano_yml(text: str) -> str:
     )
     streams = discovered_streams()
     indent = marker_indent(text, "# select:start")
-    text = replace_between(
-        text, "# select:start", "# select:end", meltano_select_yaml(streams, indent)
-    )
-    indent = marker_indent(text, "# duckdb-keys:start")
     return replace_between(
-        text, "# duckdb-keys:start", "# duckdb-keys:end", duckdb_key_maps_yaml(streams, indent)
+        text, "# select:start", "# select:end", meltano_select_yaml(streams, indent)
     )
 
 

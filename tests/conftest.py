@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 from collections import defaultdict
@@ -126,6 +127,22 @@ def primary_key_values(result: SyncResult, stream: str) -> list[tuple]:
     """The primary key of every record of a stream, in emission order."""
     keys = result.schema(stream)["key_properties"]
     return [tuple(record[k] for k in keys) for record in result.records[stream]]
+
+
+def assert_keyed_by(result: SyncResult, stream: str, columns: list[str]) -> None:
+    """The stream is keyed by site, period, date and `row_key`, the MD5 of these columns.
+
+    Computed here independently of ``tap_matomo.keys``; also checks that the natural key (the
+    columns themselves) is exactly as unique as `row_key`.
+    """
+    assert result.schema(stream)["key_properties"] == ["site_id", "period", "date", "row_key"]
+    records = result.records[stream]
+    assert records, stream
+    for record in records:
+        text = "\x1f".join(str(record[column]) for column in columns)
+        assert record["row_key"] == hashlib.md5(text.encode()).hexdigest(), (stream, record)
+    natural = {(r["site_id"], r["period"], r["date"], *(r[c] for c in columns)) for r in records}
+    assert len(natural) == len(set(primary_key_values(result, stream))) == len(records), stream
 
 
 def assert_summaries_equal_recording(records: list[dict[str, Any]], number: str) -> None:

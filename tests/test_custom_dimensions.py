@@ -19,7 +19,7 @@ import pytest
 from tap_matomo.catalog import reports_by_name
 from tap_matomo.errors import MatomoError
 from tests import hand_built
-from tests.conftest import base_config, primary_key_values, run_sync
+from tests.conftest import assert_keyed_by, base_config, primary_key_values, run_sync
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
 from tests.test_report_families import assert_record_matches, sent_calls, validator
 
@@ -107,15 +107,7 @@ def test_month_reads_both_dimensions_equal_to_recordings_0442_and_0576(fake: Fak
     check = validator(result, STREAM)
     for record in records:
         check.validate(record)
-    keys = primary_key_values(result, STREAM)
-    assert len(keys) == len(set(keys)) == len(records)
-    assert result.schema(STREAM)["key_properties"] == [
-        "site_id",
-        "period",
-        "date",
-        "dimension_id",
-        "label",
-    ]
+    assert_keyed_by(result, STREAM, ["dimension_id", "label"])
     assert schema["properties"]["dimension_id"]["type"] == ["integer"]
 
 

@@ -20,7 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_matomo.catalog import CAMPAIGN_REPORTS, PAGE_METRICS, USERS_FLOW_REPORTS
 from tap_matomo.errors import MatomoError
 from tap_matomo.tap import TapMatomo
-from tests.conftest import base_config, primary_key_values, run_sync
+from tests.conftest import assert_keyed_by, base_config, primary_key_values, run_sync
 from tests.fake_matomo import RECORDINGS, TOKEN, FakeMatomo, recorded_body
 
 HOME_URL = "https://shop.example.com/"
@@ -138,13 +138,7 @@ def test_page_url_records_equal_recording_and_unknown_url_gives_none(fake: FakeM
     assert record["nb_hits"] == 162
     assert record["bounce_rate"] == pytest.approx(0.35)
     assert recorded_body("0497") == []  # the unknown URL: Matomo has no row, so neither has the tap
-    assert result.schema("actions_page_url")["key_properties"] == [
-        "site_id",
-        "page_url",
-        "period",
-        "date",
-        "label",
-    ]
+    assert_keyed_by(result, "actions_page_url", ["page_url", "label"])
     calls = api_calls(fake, "Actions.getPageUrl")
     assert [c["pageUrl"] for c in calls] == [HOME_URL, "https://shop.example.com/does-not-exist"]
     assert {c["date"] for c in calls} == {"2026-10-01,2026-10-31"}
@@ -316,17 +310,7 @@ def test_transitions_rows_equal_recording(
             assert got[key][name] == value, (key, name)
             assert isinstance(got[key][name], int)
     assert all(r["is_summary"] == (r["label"] == "Others") for r in records)
-    keys = primary_key_values(result, stream)
-    assert len(keys) == len(set(keys))
-    assert result.schema(stream)["key_properties"] == [
-        "site_id",
-        item_column,
-        "period",
-        "date",
-        "direction",
-        "referrer_type",
-        "label",
-    ]
+    assert_keyed_by(result, stream, [item_column, "direction", "referrer_type", "label"])
 
 
 def test_transitions_no_data_for_action_is_an_empty_period(fake: FakeMatomo) -> None:
@@ -446,10 +430,7 @@ def test_campaign_reports_equal_recordings_row_for_row(fake: FakeMatomo) -> None
                 )
                 for column, key in levels.items():
                     assert record[column] == row.get(key, ""), (stream, column, row["label"])
-        keys = primary_key_values(result, stream)
-        assert len(keys) == len(set(keys)), stream
-        expected_key = ["site_id", "period", "date", *(levels or ["label"])]
-        assert result.schema(stream)["key_properties"] == expected_key
+        assert_keyed_by(result, stream, list(levels or ["label"]))
         assert all(
             c.get("flat") == ("1" if levels else None)
             for c in api_calls(fake, f"MarketingCampaignsReporting.{method}")
@@ -628,10 +609,7 @@ def test_users_flow_shapes_from_hand_built_answers(fake: FakeMatomo) -> None:
     for stream in ("users_flow", "users_flow_steps", "users_flow_interaction_actions"):
         keys = primary_key_values(result, stream)
         assert len(keys) == len(set(keys)), stream
-    assert result.schema("users_flow_interaction_actions")["key_properties"][:2] == [
-        "site_id",
-        "interaction_position",
-    ]
+    assert_keyed_by(result, "users_flow_interaction_actions", ["interaction_position", "label"])
     by_method = Counter(p["method"] for p in seen)
     assert by_method == {
         "UsersFlow.getUsersFlowPretty": 1,

@@ -20,8 +20,6 @@ import yaml
 
 from tap_matomo.settings import CONFIG_SCHEMA, check_settings
 from tap_matomo.tap import TapMatomo
-from tests.conftest import base_config, run_sync
-from tests.fake_matomo import FakeMatomo
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -224,48 +222,3 @@ def test_config_example_stream_maps_drop_and_hash_visit_fields() -> None:
                 assert column not in mapped
             else:
                 assert column in mapped
-
-
-def test_duckdb_key_maps_cover_every_string_key(meltano: dict[str, Any]) -> None:
-    mapper = next(
-        p for p in meltano["plugins"]["mappers"] if p["name"] == "meltano-map-transformer"
-    )
-    mapping = next(m for m in mapper["mappings"] if m["name"] == "duckdb-keys")
-    maps = mapping["config"]["stream_maps"]
-    tap = TapMatomo(config={}, parse_env_config=False, validate_config=False)
-    for stream in tap.streams.values():
-        for key in stream.primary_keys or ():
-            prop = stream.schema["properties"][key]
-            if key in ("period", stream.replication_key) or "format" in prop:
-                continue
-            if "string" in prop["type"]:
-                assert maps[stream.name][key] == f"{key} or '(none)'"
-
-
-def test_duckdb_key_maps_replace_only_empty_keys(meltano: dict[str, Any]) -> None:
-    """The shipped mapping, applied by the SDK like meltano-map-transform does, on real rows."""
-    mapper = next(
-        p for p in meltano["plugins"]["mappers"] if p["name"] == "meltano-map-transformer"
-    )
-    maps = mapper["mappings"][0]["config"]["stream_maps"]
-    streams = {"referrers_keywords", "events_names"}  # the recordings have empty levels here
-    with FakeMatomo(synthesize=True) as server:
-        config = base_config(server)
-        plain = run_sync(config, streams=streams)
-        mapped = run_sync({**config, "stream_maps": {s: maps[s] for s in streams}}, streams=streams)
-    emptied = 0
-    for stream in streams:
-        keys = plain.schema(stream)["key_properties"]
-        assert mapped.schema(stream)["key_properties"] == keys
-        assert len(mapped.records[stream]) == len(plain.records[stream]) > 0
-        for before, after in zip(plain.records[stream], mapped.records[stream], strict=True):
-            for key in keys:
-                if before[key] == "":
-                    emptied += 1
-                    assert after[key] == "(none)"
-                else:
-                    assert after[key] == before[key]
-            assert {k: v for k, v in after.items() if k not in keys} == {
-                k: v for k, v in before.items() if k not in keys
-            }
-    assert emptied > 0

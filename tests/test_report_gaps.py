@@ -18,7 +18,7 @@ import pytest
 
 from tap_matomo.catalog import reports_by_name
 from tests import hand_built
-from tests.conftest import base_config, primary_key_values, run_sync
+from tests.conftest import assert_keyed_by, base_config, primary_key_values, run_sync
 from tests.fake_matomo import FakeMatomo, recorded_body
 from tests.test_report_families import (
     WINDOWS,
@@ -122,12 +122,7 @@ def test_goals_per_goal_month_equals_recording_0502(fake: FakeMatomo) -> None:
     assert goal_1["conversion_rate"] == pytest.approx(0.048)  # "4.8%"
     assert type(goal_1["nb_conversions"]) is int
     assert records[2]["nb_conversions"] == 150  # HAND-BUILT goal 3: 3 x 50
-    assert result.schema("goals_per_goal")["key_properties"] == [
-        "site_id",
-        "period",
-        "date",
-        "goal_id",
-    ]
+    assert_keyed_by(result, "goals_per_goal", ["goal_id"])
 
 
 def test_goals_per_goal_days_equal_recording_0575_in_date_order(fake: FakeMatomo) -> None:

@@ -40,6 +40,7 @@ from tap_matomo.errors import (
     MatomoPluginNotActivatedError,
     MatomoRequestError,
 )
+from tap_matomo.keys import ROW_KEY, hashed_columns, primary_keys, row_key, row_key_property
 from tap_matomo.schemas import (
     GOALS_PROPERTY,
     OTHER_METRICS_PROPERTY,
@@ -121,7 +122,12 @@ def _dimension_description(spec: ReportSpec, dim: Dimension) -> str:
 
 def report_schema(spec: ReportSpec) -> dict[str, Any]:
     """The JSON schema of a report stream, built from its catalog entry."""
-    properties: list[th.Property] = [SITE_ID_PROPERTY, *item_properties(spec), *PERIOD_PROPERTIES]
+    properties: list[th.Property] = [
+        SITE_ID_PROPERTY,
+        *item_properties(spec),
+        *PERIOD_PROPERTIES,
+        *row_key_property(spec),
+    ]
     if spec.kind == "table":
         properties.append(
             th.Property(
@@ -341,8 +347,7 @@ class ReportStream(MatomoStream):
         #: The plan of each partition, by context and flattening (see :meth:`_partition_plan`).
         self._plans: dict[tuple[Any, ...], list[PlannedCall] | None] = {}
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
-        item = (spec.item_column,) if spec.item_column else ()
-        self.primary_keys = ("site_id", *item, "period", "date", *spec.key_columns)
+        self.primary_keys = primary_keys(spec)
         self.selected_by_default = spec.selected_by_default
 
     @property
@@ -507,7 +512,12 @@ class ReportStream(MatomoStream):
         if self.spec.variants_of or self.spec.subtable_of:
             # Several series per chunk: date order keeps the bookmark behind unread rows.
             records = iter(sorted(records, key=lambda record: record["date"]))
-        yield from records
+        hashed = hashed_columns(self.spec)
+        for record in records:
+            if hashed:
+                # The item is the partition's, not yet in the record.
+                record[ROW_KEY] = row_key(record.get(c, context.get(c)) for c in hashed)
+            yield record
         if self._partition_read and planned and period != "range":
             self._advance_bookmark(context, planned, period)
 
