@@ -11,8 +11,21 @@ $(BIN)/tap-matomo: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## test: install the tap and its test tools in .venv, lint, run the whole test suite
-test: $(BIN)/tap-matomo
+# The loaders of the end-to-end tests, in a virtualenv of their own (their singer-sdk pin is
+# theirs): tests/test_postgres_e2e.py pipes the tap into target-postgres.
+TARGETS_VENV ?= .venv-targets
+TARGET_POSTGRES := $(TARGETS_VENV)/bin/target-postgres
+TARGET_POSTGRES_VERSION ?= 0.8.1
+
+$(TARGET_POSTGRES):
+	$(PYTHON) -m venv $(TARGETS_VENV)
+	$(TARGETS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TARGETS_VENV)/bin/python -m pip install --quiet 'meltanolabs-target-postgres==$(TARGET_POSTGRES_VERSION)'
+	touch $@
+
+## test: install the tap and its test tools in .venv (and target-postgres in .venv-targets),
+##       lint, run the whole test suite (the PostgreSQL test needs the `postgresql` package)
+test: $(BIN)/tap-matomo $(TARGET_POSTGRES)
 	$(BIN)/ruff check tap_matomo tests bench scripts
 	$(BIN)/pytest
 
@@ -21,7 +34,7 @@ lint: $(BIN)/tap-matomo
 	$(BIN)/ruff format --check tap_matomo tests bench scripts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TARGETS_VENV) .pytest_cache .ruff_cache
 
 # -- the main pipeline: Meltano, tap-matomo -> DuckDB ------------------------------------------
 MELTANO_VENV ?= .venv-meltano

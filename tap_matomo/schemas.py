@@ -185,11 +185,20 @@ GOALS_PROPERTY = th.Property(
     description="Per-goal metrics of the row, one object per goal (Matomo's `goals` object).",
 )
 
+#: A list, not an object keyed by metric: loaders store a missing object as JSON ``null``
+#: (target-postgres: a ``jsonb`` 'null', which ``IS NULL`` does not find), a missing list as
+#: SQL NULL.
 OTHER_METRICS_PROPERTY = th.Property(
     "other_metrics",
-    th.ObjectType(additional_properties=th.NumberType),
+    th.ArrayType(
+        th.ObjectType(
+            th.Property("name", th.StringType, required=True, description="Matomo's column."),
+            th.Property("value", th.NumberType, description="Its value."),
+        )
+    ),
     description="Numeric columns Matomo returned that this stream does not declare "
-    "(plugin metrics, newer Matomo versions): kept rather than dropped.",
+    "(plugin metrics, newer Matomo versions), one `{name, value}` each: kept rather than "
+    "dropped. Null when there are none.",
 )
 
 

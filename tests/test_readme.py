@@ -87,7 +87,12 @@ def test_meltano_plugins_are_defined_inline(meltano: dict[str, Any]) -> None:
     """Nothing is looked up on Meltano Hub: every plugin says how to install and run it."""
     assert "version" not in meltano
     plugins = meltano["plugins"]["extractors"] + meltano["plugins"]["loaders"]
-    assert {p["name"] for p in plugins} == {"tap-matomo", "target-duckdb", "target-jsonl"}
+    assert {p["name"] for p in plugins} == {
+        "tap-matomo",
+        "target-duckdb",
+        "target-jsonl",
+        "target-postgres",
+    }
     for plugin in plugins:
         for key in ("namespace", "pip_url", "executable"):
             assert plugin.get(key), f"{plugin['name']}: no {key}"

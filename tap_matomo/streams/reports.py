@@ -285,11 +285,11 @@ def shape_row(
         record["is_summary"] = bool(row.get("is_summary")) or row.get("label") == "Others"
     record["goals"] = shape_goals(row.get("goals"))
     declared = shape.declared
-    other = {
-        key: to_number(value)
+    other = [
+        {"name": key, "value": to_number(value)}
         for key, value in row.items()
         if key not in declared and is_numeric_value(value)
-    }
+    ]
     record["other_metrics"] = other or None
     return record
 
