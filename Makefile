@@ -11,21 +11,21 @@ $(BIN)/tap-matomo: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# The loaders of the end-to-end tests, in a virtualenv of their own (their singer-sdk pin is
-# theirs): tests/test_postgres_e2e.py pipes the tap into target-postgres.
+# The loaders of the warehouse end-to-end tests (tests/test_postgres_e2e.py, test_duckdb_e2e.py),
+# in a virtualenv of their own (their singer-sdk pins are theirs); the same pins as meltano.yml.
 TARGETS_VENV ?= .venv-targets
-TARGET_POSTGRES := $(TARGETS_VENV)/bin/target-postgres
-TARGET_POSTGRES_VERSION ?= 0.8.1
+TARGET_POSTGRES_PIP ?= meltanolabs-target-postgres==0.8.1
+TARGET_DUCKDB_PIP ?= target-duckdb==0.8.0 duckdb==1.2.2
 
-$(TARGET_POSTGRES):
+$(TARGETS_VENV)/installed.stamp: Makefile
 	$(PYTHON) -m venv $(TARGETS_VENV)
 	$(TARGETS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TARGETS_VENV)/bin/python -m pip install --quiet 'meltanolabs-target-postgres==$(TARGET_POSTGRES_VERSION)'
+	$(TARGETS_VENV)/bin/python -m pip install --quiet $(TARGET_POSTGRES_PIP) $(TARGET_DUCKDB_PIP)
 	touch $@
 
-## test: install the tap and its test tools in .venv (and target-postgres in .venv-targets),
+## test: install the tap and its test tools in .venv (and the loaders in .venv-targets),
 ##       lint, run the whole test suite (the PostgreSQL test needs the `postgresql` package)
-test: $(BIN)/tap-matomo $(TARGET_POSTGRES)
+test: $(BIN)/tap-matomo $(TARGETS_VENV)/installed.stamp
 	$(BIN)/ruff check tap_matomo tests bench scripts
 	$(BIN)/pytest
 

@@ -131,6 +131,29 @@ def is_numeric_value(value: Any) -> bool:
     return False
 
 
+#: The range of every integer column: Matomo's ids and counts are 64-bit integers.
+INT64_RANGE = {"minimum": -(2**63), "maximum": 2**63 - 1}
+
+
+def bound_integers(schema: dict[str, Any]) -> dict[str, Any]:
+    """Give every integer property (nested ones too) the 64-bit range, in place.
+
+    Loaders size columns from it: target-duckdb makes an unbounded integer a 128-bit
+    ``HUGEINT`` (which pandas reads as floats) and a bounded one a ``BIGINT``; target-postgres
+    makes both ``bigint``. Bounds already set (narrower) are kept.
+    """
+    types = schema.get("type", [])
+    if "integer" in ([types] if isinstance(types, str) else types):
+        for bound, value in INT64_RANGE.items():
+            schema.setdefault(bound, value)
+    for child in schema.get("properties", {}).values():
+        bound_integers(child)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            bound_integers(schema[key])
+    return schema
+
+
 def _json_type(json_type: str) -> type[th.JSONTypeHelper]:
     return {
         "integer": th.IntegerType,

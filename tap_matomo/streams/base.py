@@ -15,6 +15,7 @@ from singer_sdk.singerlib import RecordMessage, SelectionMask
 from typing_extensions import override
 
 from tap_matomo.progress import NameThePartition, PartitionProgress
+from tap_matomo.schemas import bound_integers
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -45,6 +46,7 @@ class MatomoStream(Stream):
         self.reading: DateWindow | None = None
         self._progress: PartitionProgress | None = None
         super().__init__(tap, schema=schema, name=name)
+        bound_integers(self.schema)
         # Loggers are global, streams are not: the stream of the running tap names partitions.
         for old in [f for f in self.logger.filters if isinstance(f, NameThePartition)]:
             self.logger.removeFilter(old)
