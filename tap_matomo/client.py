@@ -37,6 +37,7 @@ from tap_matomo.errors import (
     MatomoError,
     MatomoRequestError,
     MatomoTransientError,
+    MatomoUnavailableError,
     MatomoUrlError,
     classify_error,
     mask_url,
@@ -230,9 +231,9 @@ class MatomoClient:
             self._on_retry(exc)
         self._sleep(wait)
 
-    def _gave_up(self, what: str, exc: MatomoTransientError) -> MatomoError:
+    def _gave_up(self, what: str, exc: MatomoTransientError) -> MatomoUnavailableError:
         tries = "1 try" if self.max_tries == 1 else f"{self.max_tries} tries"
-        return MatomoError(
+        return MatomoUnavailableError(
             f"{what}: giving up after {tries}. Last error: {str(exc).rstrip('.')}. {exc.advice}"
         )
 

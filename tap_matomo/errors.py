@@ -54,6 +54,10 @@ class MatomoUrlError(MatomoError):
     """The server at `url` cannot be reached, or does not answer like Matomo's API."""
 
 
+class MatomoUnavailableError(MatomoError):
+    """Matomo kept failing, or could not be reached, through every try of a request."""
+
+
 #: What a transient fault was, for the advice given when the tries run out.
 TransientKind = Literal["database", "php_limit", "timeout", "rate_limit", "network", "server"]
 DATABASE: TransientKind = "database"

@@ -231,6 +231,13 @@ class MatomoRun:
             self._lists[method] = answers
         return self._lists[method]
 
+    def report_metadata(self) -> dict[int, Any | MatomoError]:
+        """Each configured site's ``API.getReportMetadata`` (the reports it offers), by site.
+
+        Read once per run, every site in one bulk request; only live discovery asks for it.
+        """
+        return self._site_lists("API.getReportMetadata")
+
     def variant_entries(
         self, source: Literal["goals", "custom_dimensions"], site_id: int, stream_name: str
     ) -> list[dict[str, Any]]:

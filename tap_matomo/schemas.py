@@ -163,9 +163,13 @@ def _json_type(json_type: str) -> type[th.JSONTypeHelper]:
     }.get(json_type, th.StringType)
 
 
-def metric_property(name: str, description: str | None = None) -> th.Property:
-    """A nullable, typed metric column."""
-    return th.Property(name, _json_type(metric_json_type(name)), description=description)
+def metric_property(
+    name: str, description: str | None = None, json_type: str | None = None
+) -> th.Property:
+    """A nullable, typed metric column (typed by its name unless ``json_type`` is given)."""
+    return th.Property(
+        name, _json_type(json_type or metric_json_type(name)), description=description
+    )
 
 
 #: Metrics found inside a row's ``goals`` object, per goal.

@@ -19,6 +19,7 @@ from singer_sdk import typing as th
 
 from tap_matomo.catalog import reports_by_name
 from tap_matomo.dates import MATOMO_FIRST_DAY, PERIODS, DateSettings, Period
+from tap_matomo.discovery import EXTRA_REPORTS, declared_specs
 
 DEFAULT_START_DAYS_BACK = 30
 #: Bounds of the numeric settings: wide enough for any real use, narrow enough that no date or
@@ -239,6 +240,33 @@ CONFIG_SCHEMA = th.PropertiesList(
         "(site, period and date): the same id names another row, or none, in another period "
         "or site, so use it with one period (`report_date`) and `site_id`.",
     ),
+    th.Property(
+        EXTRA_REPORTS,
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("method", th.StringType, required=True),
+                th.Property(
+                    "params",
+                    th.ObjectType(
+                        additional_properties=th.CustomType({"type": ["string", "number"]})
+                    ),
+                ),
+                th.Property("name", th.StringType),
+                th.Property("metrics", th.ArrayType(th.StringType)),
+                th.Property("flat", th.BooleanType),
+                th.Property("one_period_per_request", th.BooleanType),
+            )
+        ),
+        title="Extra reports",
+        description="More report streams, each `{method, params?, name?, metrics?, flat?, "
+        "one_period_per_request?}`: any Matomo report method with fixed parameters (a goal, a "
+        'segment, a custom report id...), e.g. `{"method": "CustomReports.getCustomReport", '
+        '"params": {"idCustomReport": 3}}`. Rows are keyed by site, period, date and '
+        "`label`; `metrics` become typed columns, other numbers go to `other_metrics`. `name` "
+        "defaults to one made from the method and parameters (`custom_reports_custom_report_3`)"
+        ". Selected by default; a method Matomo refuses stops the sync with an error naming "
+        "this setting. See the README's Live discovery section.",
+    ),
     # -- items: pages (Actions page URL/title, Transitions) and Users Flow steps -------------
     th.Property(
         "page_urls",
@@ -439,6 +467,9 @@ class TapSettings:
         return self.period_overrides.get(stream_name, self.period)
 
 
+#: The streams that are not reports (their names are taken).
+OTHER_STREAMS = ("sites", "goals", "visits", "visit_actions")
+
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -604,6 +635,8 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
     period = setting(config, "period")
     overrides = dict(config.get("period_overrides") or {})
     known = reports_by_name()
+    extra = declared_specs(config.get(EXTRA_REPORTS), set(known) | set(OTHER_STREAMS), errors)
+    known.update((spec.name, spec) for spec in extra)
     errors += [
         f"`period_overrides`: no report stream is named {name!r}."
         for name in overrides

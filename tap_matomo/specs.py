@@ -143,6 +143,13 @@ class ReportSpec:
     #: Other methods whose data this stream holds (e.g. ``MultiSites.getAll``, the
     #: per-site ``MultiSites.getOne`` rows of every site at once): no stream of their own.
     covers: tuple[str, ...] = ()
+    # -- reports the catalog lacks (tap_matomo/discovery.py) ---------------------------------
+    #: JSON type of metrics whose name alone does not tell it (typed from Matomo's metadata).
+    metric_types: Mapping[str, str] = field(default_factory=dict)
+    #: The sites whose report metadata lists the report; None: every configured site.
+    site_ids: tuple[int, ...] | None = None
+    #: The setting that declared the report: Matomo refusing it is an error naming it.
+    declared_in: str | None = None
 
     def flattening_values(self) -> tuple[str, ...]:
         """Values the `report_flattening` setting accepts for this stream (none if flat)."""

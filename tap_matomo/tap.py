@@ -13,8 +13,15 @@ from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
-from tap_matomo.catalog import REPORTS
+from tap_matomo.catalog import REPORTS, ReportSpec
 from tap_matomo.cli import ConfigInput, MatomoCommand
+from tap_matomo.discovery import EXTRA_REPORTS, declared_specs, discovered_specs
+from tap_matomo.errors import (
+    MatomoAuthError,
+    MatomoError,
+    MatomoUnavailableError,
+    MatomoUrlError,
+)
 from tap_matomo.inputs import (
     check_catalog,
     check_catalog_streams,
@@ -54,14 +61,109 @@ class TapMatomo(Tap):
     catalog_source = "The catalog"
     #: msgspec instead of simplejson: a tenth of the CPU per record (see output.py).
     message_writer_class = SingerWriter
+    #: Set by :meth:`run_discovery` (`--discover`): the catalog adds the server's own reports.
+    live_discovery = False
 
     @override
     def discover_streams(self) -> list[Stream]:
+        """The catalog's streams, the declared reports, and the server's reports when needed.
+
+        The server's report metadata is read when discovering (`--discover`), or when the
+        given catalog selects a stream that only the server knows: a sync of the tap's own
+        streams sends no request for it.
+        """
         run = MatomoRun(dict(self.config))
-        streams: list[Stream] = [SitesStream(self, run), GoalsStream(self, run)]
-        streams += [STREAM_CLASSES[spec.stream_class](self, run, spec) for spec in REPORTS]
-        streams += visit_streams(self, run)
-        return streams
+        others: list[Stream] = [SitesStream(self, run), GoalsStream(self, run)]
+        visits = visit_streams(self, run)
+        taken = {stream.name for stream in [*others, *visits]} | {spec.name for spec in REPORTS}
+        specs = [*REPORTS, *declared_specs(self.config.get(EXTRA_REPORTS), taken, [])]
+        specs += self._server_reports(run, specs, taken)
+        reports = [STREAM_CLASSES[spec.stream_class](self, run, spec) for spec in specs]
+        return [*others, *reports, *visits]
+
+    def _server_reports(
+        self, run: MatomoRun, known: list[ReportSpec], taken: set[str]
+    ) -> list[ReportSpec]:
+        """Streams for the reports of the server that the catalog lacks (see discovery.py)."""
+        if self.live_discovery:
+            return self._discover_live(run, known, taken)
+        wanted = self._selected_elsewhere(taken)
+        if not wanted:
+            return []
+        found = [
+            s
+            for s in discovered_specs(self._report_metadata(run), known, taken)
+            if s.name in wanted
+        ]
+        for name in sorted(wanted - {spec.name for spec in found}):
+            self.logger.warning(
+                "The catalog selects '%s', which is no report the server lists for the "
+                "configured sites (plugin deactivated, report deleted?): skipped. Run "
+                "`--discover` again to refresh the catalog.",
+                name,
+            )
+        return found
+
+    def _selected_elsewhere(self, taken: set[str]) -> set[str]:
+        """Streams the input catalog selects that neither the catalog nor the settings know."""
+        if self.input_catalog is None:
+            return set()
+        return {
+            entry.tap_stream_id
+            for entry in self.input_catalog.streams
+            if entry.tap_stream_id not in taken and entry.metadata.resolve_selection()[()]
+        }
+
+    def _discover_live(
+        self, run: MatomoRun, known: list[ReportSpec], taken: set[str]
+    ) -> list[ReportSpec]:
+        """The server's reports, or none (one line says why) when it cannot be asked."""
+        try:
+            run.settings  # noqa: B018 - the checked settings, or ConfigValidationError
+        except ConfigValidationError:
+            self.logger.info(
+                "Live discovery needs a valid config with `url`, `token_auth` and the sites "
+                "(`site_ids` or `all_sites`), and a reachable server: this catalog has the "
+                "tap's own reports only, not those of the server's plugins."
+            )
+            return []
+        try:
+            return discovered_specs(self._report_metadata(run), known, taken)
+        except (MatomoUrlError, MatomoUnavailableError) as exc:
+            self.logger.warning(
+                "Live discovery needs a reachable server (%s): this catalog has the tap's own "
+                "reports only, not those of the server's plugins.",
+                exc,
+            )
+            return []
+
+    def _report_metadata(self, run: MatomoRun) -> dict[int, list[Any]]:
+        """Each site's report metadata; a site whose answer is unusable is left out, said once."""
+        usable: dict[int, list[Any]] = {}
+        for site_id, answer in run.report_metadata().items():
+            if isinstance(answer, MatomoAuthError):
+                raise answer
+            if isinstance(answer, list):
+                usable[site_id] = answer
+                continue
+            reason = answer.detail if isinstance(answer, MatomoError) else "not a list"
+            self.logger.warning(
+                "Site %s: no report metadata (API.getReportMetadata: %s): its plugin reports "
+                "are not discovered.",
+                site_id,
+                reason,
+            )
+        return usable
+
+    @override
+    def run_discovery(self) -> str:
+        """`--discover`: the catalog with the server's reports (see :meth:`discover_streams`).
+
+        The command line builds the tap without its streams (``setup_mapper=False``): they are
+        built here, with live discovery; a Matomo error is its one line (cli.py).
+        """
+        self.live_discovery = True
+        return super().run_discovery()
 
     @override
     def setup_mapper(self) -> None:

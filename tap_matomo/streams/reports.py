@@ -34,6 +34,7 @@ from tap_matomo.dates import (
     resolve_window,
     site_today,
 )
+from tap_matomo.discovery import refusal
 from tap_matomo.errors import (
     MatomoError,
     MatomoNoDataError,
@@ -146,7 +147,9 @@ def report_schema(spec: ReportSpec) -> dict[str, Any]:
         )
         for dim in spec.dimensions
     ]
-    properties += [metric_property(name) for name in spec.metrics]
+    properties += [
+        metric_property(name, json_type=spec.metric_types.get(name)) for name in spec.metrics
+    ]
     if spec.kind == "table":
         properties += [
             th.Property("segment", th.StringType, description="Segment selecting this row."),
@@ -246,7 +249,8 @@ def _row_shape(spec: ReportSpec) -> _RowShape:
             | set(spec.metrics)
             | {dim.source for dim in spec.dimensions if dim.origin == "row"}
         )
-        metrics = tuple((name, metric_json_type(name)) for name in spec.metrics)
+        types = spec.metric_types  # discovered reports: typed from Matomo's metadata
+        metrics = tuple((name, types.get(name) or metric_json_type(name)) for name in spec.metrics)
         shape = _SHAPES[id(spec)] = _RowShape(spec, metrics, frozenset(declared))
     return shape
 
@@ -353,9 +357,10 @@ class ReportStream(MatomoStream):
     @property
     @override
     def partitions(self) -> list[dict[str, Any]] | None:
-        if self.spec.item_setting:
-            return self.item_partitions()
-        return self.site_partitions
+        partitions = self.item_partitions() if self.spec.item_setting else self.site_partitions
+        if self.spec.site_ids is not None:  # a discovered report: only the sites that list it
+            return [p for p in partitions if p["site_id"] in self.spec.site_ids]
+        return partitions
 
     # -- items: one partition per site and item of the item setting ---------------------------
 
@@ -412,8 +417,10 @@ class ReportStream(MatomoStream):
             params["flat"] = "1"
             params.update(self.spec.flatten_choices.get(self.flattening, {}))
         params.update(self.spec.params)
-        if self.run.settings.segment:
-            params["segment"] = self.run.settings.segment  # every catalog method takes one
+        if self.run.settings.segment:  # every catalog method takes one
+            fixed = self.spec.params.get("segment")  # a declared report's own: both apply
+            segment = self.run.settings.segment
+            params["segment"] = f"{segment};{fixed}" if fixed else segment
         return params
 
     def variants(self, site: Site) -> list[dict[str, str]]:
@@ -591,7 +598,8 @@ class ReportStream(MatomoStream):
             for call, answer in self.run.fetch(calls, [self.expected_rows(p) for p in remaining]):
                 plan = by_call[id(call)]
                 remaining.remove(plan)
-                if isinstance(answer, MatomoPluginNotActivatedError):
+                declared = self.spec.declared_in is not None  # asked for by name: never skipped
+                if isinstance(answer, MatomoPluginNotActivatedError) and not declared:
                     self.run.plugin_missing(answer, self.name)
                     return
                 if isinstance(answer, MatomoError) and plan.flattened and _cannot_flatten(answer):
@@ -599,7 +607,7 @@ class ReportStream(MatomoStream):
                 if isinstance(answer, MatomoNoDataError):
                     continue  # Transitions' NoDataForAction: the page had no view that period
                 if isinstance(answer, MatomoError):
-                    raise answer
+                    raise refusal(self.spec, answer)
                 yield from self._shape(site, period, plan, answer)
                 answer = None  # let the answer go before the next one is fetched
                 if remaining and (resized := self._replan(remaining, context)) != remaining:
