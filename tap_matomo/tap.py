@@ -97,9 +97,9 @@ class TapMatomo(Tap):
         ]
         for name in sorted(wanted - {spec.name for spec in found}):
             self.logger.warning(
-                "The catalog selects '%s', which is no report the server lists for the "
-                "configured sites (plugin deactivated, report deleted?): skipped. Run "
-                "`--discover` again to refresh the catalog.",
+                "The catalog selects '%s', which is neither in `extra_reports` nor a report "
+                "the server lists for the configured sites (plugin deactivated, report "
+                "deleted?): skipped. Run `--discover` again to refresh the catalog.",
                 name,
             )
         return found

@@ -477,3 +477,46 @@ def test_a_declared_stream_can_have_a_period_override() -> None:
     assert errors == []
     assert settings is not None
     assert settings.period_for("languages") == "month"
+
+
+def test_a_declared_report_matomo_asks_one_date_at_a_time_for_is_read_per_period(
+    fake: FakeMatomo,
+) -> None:
+    """``VisitTime.getByDayOfWeek`` refuses ``date=A,B`` (recording 0060): each period alone."""
+    declared = [
+        {"method": "VisitTime.getByDayOfWeek", "name": "days_of_week", "metrics": ["nb_visits"]}
+    ]
+    config = base_config(
+        fake, site_ids=[1], start_date=None, end_date=None, period="week", extra_reports=declared
+    )
+    config["report_date"] = "2026-11-18"
+
+    result = run_sync(config, streams={"days_of_week"})
+
+    records = result.records["days_of_week"]
+    rows = recorded_body("0061")  # site 1, the week of 2026-11-16
+    assert [r["label"] for r in records] == [row["label"] for row in rows]
+    for record, row in zip(records, rows, strict=True):
+        assert (record["date"], record["end_date"]) == ("2026-11-16", "2026-11-22")
+        assert record["nb_visits"] == pytest.approx(float(row["nb_visits"]))
+
+
+def test_after_a_refusal_of_several_dates_each_period_is_asked_once(fake: FakeMatomo) -> None:
+    asked: list[str] = []
+    refused = {"result": "error", "message": "Foo.getBar does not support multiple dates."}
+
+    def one_date(params: dict[str, str]) -> tuple[int, Any]:
+        asked.append(params["date"])
+        return 200, refused if "," in params["date"] else [{"label": "x", "nb_visits": 1}]
+
+    fake.handlers["Foo.getBar"] = one_date
+    declared = [{"method": "Foo.getBar", "metrics": ["nb_visits"]}]
+    config = base_config(fake, site_ids=[1], extra_reports=declared, max_periods_per_request=4)
+
+    result = run_sync(config, streams={"foo_bar"})
+
+    assert [r["date"] for r in result.records["foo_bar"]] == [d.isoformat() for d in WEEK]
+    # Both chunks were asked (in one bulk request) and refused; then every period alone.
+    assert asked == ["2026-11-20,2026-11-23", "2026-11-24,2026-11-26"] + [
+        d.isoformat() for d in WEEK
+    ]

@@ -344,6 +344,8 @@ class ReportStream(MatomoStream):
         self.spec = spec
         #: Matomo refused ``flat=1`` for this report (see :meth:`_read_unflattened`).
         self._flat_refused = False
+        #: Matomo refused several dates in one call (see :meth:`_read_per_period`).
+        self._dates_refused = False
         #: A warning about an "Others" row was logged for this stream in this run.
         self._cut_reported = False
         #: Set by :meth:`_records`: every call of the partition was answered.
@@ -473,7 +475,7 @@ class ReportStream(MatomoStream):
         if period == "range":
             add(window, window.as_param(), keyed=False)
             return planned
-        if not self.spec.multi_date:
+        if not self.spec.multi_date or self._dates_refused:
             for one in periods_in(window, period):
                 add(one, one.start.isoformat(), keyed=False)
             return planned
@@ -604,6 +606,12 @@ class ReportStream(MatomoStream):
                     return
                 if isinstance(answer, MatomoError) and plan.flattened and _cannot_flatten(answer):
                     plan, answer = self._read_unflattened(plan, answer)
+                if (
+                    isinstance(answer, MatomoError)
+                    and plan.keyed_by_period
+                    and _refuses_dates(answer)
+                ):
+                    answer = self._read_per_period(plan, answer)
                 if isinstance(answer, MatomoNoDataError):
                     continue  # Transitions' NoDataForAction: the page had no view that period
                 if isinstance(answer, MatomoError):
@@ -704,6 +712,31 @@ class ReportStream(MatomoStream):
         except MatomoError as exc:
             return plain, exc
 
+    def _read_per_period(self, plan: PlannedCall, error: MatomoError) -> Any:
+        """Ask each period of a refused multi-period call alone; later plans do the same.
+
+        For reports not known to refuse several dates (discovered and declared ones). The
+        answers are keyed like Matomo's multi-period answer, ``start,end`` per period.
+        """
+        if not self._dates_refused:
+            self.logger.info(
+                "'%s': Matomo refuses several dates in one call (%s): one call per period.",
+                self.name,
+                error.detail,
+            )
+        self._dates_refused = True
+        periods = periods_in(plan.window, plan.period)
+        params = plan.call.params
+        calls = [
+            ApiCall(plan.call.method, {**params, "date": p.start.isoformat()}) for p in periods
+        ]
+        answers = {}
+        for one, (_, answer) in zip(periods, self.run.fetch(calls), strict=True):
+            if isinstance(answer, MatomoError):
+                return answer
+            answers[one.as_param()] = answer
+        return answers
+
     def periods_of(
         self, plan: PlannedCall, answer: Any
     ) -> Iterator[tuple[date, date, list[Mapping[str, Any]]]]:
@@ -745,6 +778,15 @@ class ReportStream(MatomoStream):
             "A proxy or plugin may be rewriting Matomo's answers; check the URL.",
             method=plan.call.describe(),
         )
+
+
+def _refuses_dates(error: MatomoError) -> bool:
+    """Matomo's answer when a method takes one date per call.
+
+    ``VisitTime.getByDayOfWeek``, ``Referrers.getAll`` (recordings 0199, 0200).
+    """
+    text = str(error.detail)
+    return "does not support multiple dates" in text or "multiple sites or dates" in text
 
 
 def _cannot_flatten(error: MatomoError) -> bool:
