@@ -520,3 +520,16 @@ def test_after_a_refusal_of_several_dates_each_period_is_asked_once(fake: FakeMa
     assert asked == ["2026-11-20,2026-11-23", "2026-11-24,2026-11-26"] + [
         d.isoformat() for d in WEEK
     ]
+
+
+def test_a_bad_declaration_fails_at_the_command_line_before_any_request(
+    fake: FakeMatomo, tmp_path: Path
+) -> None:
+    config = base_config(fake, extra_reports=[{"method": "getLanguage"}])
+    result = tap(config=config, tmp_path=tmp_path)
+
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "`extra_reports` entry 1" in line
+    assert "Module.action" in line
+    assert fake.requests == []
