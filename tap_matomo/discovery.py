@@ -200,6 +200,11 @@ def _covers(spec: ReportSpec, method: str, params: Mapping[str, str]) -> bool:
     return all(key == varied or spec.params.get(key) == value for key, value in params.items())
 
 
+def covered(known: Iterable[ReportSpec], method: str, params: Mapping[str, str]) -> bool:
+    """True when one of the ``known`` entries reads the report of this method and parameters."""
+    return any(_covers(spec, method, params) for spec in known)
+
+
 def discovered_specs(
     metadata: Mapping[int, Iterable[Any]], known: Sequence[ReportSpec], taken: set[str]
 ) -> list[ReportSpec]:
@@ -225,7 +230,7 @@ def discovered_specs(
                 found[key] = (entry, [site_id])
     specs = []
     for (method, params), (entry, sites) in found.items():
-        if any(_covers(spec, method, dict(params)) for spec in known):
+        if covered(known, method, dict(params)):
             continue
         spec = spec_from_metadata(entry, sites)
         if spec is None or spec.name in taken:
