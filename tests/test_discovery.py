@@ -520,10 +520,9 @@ def test_after_a_refusal_of_several_dates_each_period_is_asked_once(fake: FakeMa
     result = run_sync(config, streams={"foo_bar"})
 
     assert [r["date"] for r in result.records["foo_bar"]] == [d.isoformat() for d in WEEK]
-    # Both chunks were asked (in one bulk request) and refused; then every period alone.
-    assert asked == ["2026-11-20,2026-11-23", "2026-11-24,2026-11-26"] + [
-        d.isoformat() for d in WEEK
-    ]
+    # The multi-period calls planned before the refusal were refused; then each period once.
+    assert sorted(a for a in asked if "," not in a) == [d.isoformat() for d in WEEK]
+    assert 1 <= len([a for a in asked if "," in a]) <= 2
 
 
 def test_a_bad_declaration_fails_at_the_command_line_before_any_request(
