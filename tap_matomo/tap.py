@@ -31,7 +31,13 @@ from tap_matomo.inputs import (
 )
 from tap_matomo.output import SingerWriter
 from tap_matomo.runtime import MatomoRun
-from tap_matomo.settings import CONFIG_SCHEMA, check_settings, mask_secrets, visit_log_settings
+from tap_matomo.settings import (
+    CONFIG_SCHEMA,
+    OTHER_STREAMS,
+    check_settings,
+    mask_secrets,
+    visit_log_settings,
+)
 from tap_matomo.state_check import Bookmark, check_bookmarks, future_bookmarks
 from tap_matomo.streams.base import MatomoStream
 from tap_matomo.streams.reports import ReportStream
@@ -73,13 +79,13 @@ class TapMatomo(Tap):
         streams sends no request for it.
         """
         run = MatomoRun(dict(self.config))
-        others: list[Stream] = [SitesStream(self, run), GoalsStream(self, run)]
-        visits = visit_streams(self, run)
-        taken = {stream.name for stream in [*others, *visits]} | {spec.name for spec in REPORTS}
+        streams: list[Stream] = [SitesStream(self, run), GoalsStream(self, run)]
+        taken = set(OTHER_STREAMS) | {spec.name for spec in REPORTS}
         specs = [*REPORTS, *declared_specs(self.config.get(EXTRA_REPORTS), taken, [])]
         specs += self._server_reports(run, specs, taken)
-        reports = [STREAM_CLASSES[spec.stream_class](self, run, spec) for spec in specs]
-        return [*others, *reports, *visits]
+        streams += [STREAM_CLASSES[spec.stream_class](self, run, spec) for spec in specs]
+        streams += visit_streams(self, run)
+        return streams
 
     def _server_reports(
         self, run: MatomoRun, known: list[ReportSpec], taken: set[str]
