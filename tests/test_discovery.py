@@ -172,20 +172,13 @@ def test_discovered_streams_are_typed_and_keyed_from_the_metadata(plugins: FakeM
     assert titles["nb_plays"] == ["integer", "null"]
     assert titles["sum_total_time_watched"] == ["number", "null"]  # duration
     assert titles["play_rate"] == ["number", "null"]  # percent
-    assert root(entries["media_analytics_video_titles"])["table-key-properties"] == [
-        "site_id",
-        "period",
-        "date",
-        "label",
-    ]
+    # Keyed by site, period, date and `row_key`, the hash of the row's key columns
+    keyed = ["site_id", "period", "date", "row_key"]
+    assert root(entries["media_analytics_video_titles"])["table-key-properties"] == keyed
     resources = entries["media_analytics_grouped_video_resources"]
-    assert root(resources)["table-key-properties"] == [
-        "site_id",
-        "period",
-        "date",
-        "resource_domain",
-        "resource_url",
-    ]
+    assert root(resources)["table-key-properties"] == keyed
+    for level in ("resource_domain", "resource_url"):
+        assert level in resources["schema"]["required"]
     assert root(entries["media_analytics_summary"])["table-key-properties"] == [
         "site_id",
         "period",
@@ -255,7 +248,12 @@ def test_discovered_streams_sync_rows_equal_to_the_fake_answers(plugins: FakeMat
     )
     titles = records["media_analytics_video_titles"][0]
     assert isinstance(titles["nb_plays"], int)
-    assert titles["other_metrics"] == {"nb_finishes": titles["nb_plays"] // 2}
+    assert others(titles) == {"nb_finishes": titles["nb_plays"] // 2}
+
+
+def others(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's `other_metrics` ({name, value} items) by name."""
+    return {item["name"]: item["value"] for item in record["other_metrics"] or []}
 
 
 def assert_record_equals_row(record: dict[str, Any], row: dict[str, Any]) -> None:
@@ -385,9 +383,9 @@ def test_a_declared_report_is_a_stream_whose_rows_equal_matomo(fake: FakeMatomo)
         for row in rows:
             record = got[row["label"]]
             assert record["nb_visits"] == int(row["nb_visits"])
-            assert record["other_metrics"]["nb_actions"] == float(row["nb_actions"])
+            assert others(record)["nb_actions"] == float(row["nb_actions"])
     schema = result.schema("languages")
-    assert schema["key_properties"] == ["site_id", "period", "date", "label"]
+    assert schema["key_properties"] == ["site_id", "period", "date", "row_key"]
     assert schema["schema"]["properties"]["nb_visits"]["type"] == ["integer", "null"]
     assert not [r for r in fake.requests if "API.getReportMetadata" in r.methods]
 
@@ -402,7 +400,7 @@ def test_a_declared_report_with_a_fixed_parameter(plugins: FakeMatomo) -> None:
     assert len(records) == 2 * len(WEEK)
     shoes = next(r for r in records if r["label"] == "Shoes" and r["date"] == "2026-11-20")
     row = fake_plugins.expected("CustomReports.getCustomReport", 2, WEEK[0], idCustomReport="3")[0]
-    assert shoes["other_metrics"] == {
+    assert others(shoes) == {
         "nb_visits": row["nb_visits"],
         "sum_product_revenue": 1234.5,
         "avg_product_revenue": 61.725,
