@@ -33,7 +33,7 @@ from _support import (
     window_config,
 )
 
-from tap_matomo.settings import setting
+from tap_matomo.settings_schema import setting
 
 SITES = [1, 2, 3]
 

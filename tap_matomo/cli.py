@@ -25,7 +25,7 @@ from typing_extensions import override
 
 from tap_matomo.errors import MatomoError
 from tap_matomo.inputs import InputError
-from tap_matomo.settings import mask_secrets
+from tap_matomo.masking import mask_secrets
 
 #: Exit code of a bad command line (click's), and of every other failure.
 USAGE_EXIT_CODE = 2

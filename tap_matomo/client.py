@@ -42,11 +42,11 @@ from tap_matomo.errors import (
     classify_error,
     mask_url,
 )
-from tap_matomo.settings import (
+from tap_matomo.masking import mask_secrets
+from tap_matomo.settings_schema import (
     MAX_REQUEST_TIMEOUT_SECONDS,
     MAX_RETRY_WAIT_SECONDS,
     MAX_TRIES,
-    mask_secrets,
 )
 
 LOGGER = logging.getLogger("tap-matomo")

@@ -29,15 +29,11 @@ from tap_matomo.inputs import (
     read_environment_config,
     read_json_object,
 )
+from tap_matomo.masking import mask_secrets
 from tap_matomo.output import SingerWriter
 from tap_matomo.runtime import MatomoRun
-from tap_matomo.settings import (
-    CONFIG_SCHEMA,
-    OTHER_STREAMS,
-    check_settings,
-    mask_secrets,
-    visit_log_settings,
-)
+from tap_matomo.settings import OTHER_STREAMS, check_settings, visit_log_settings
+from tap_matomo.settings_schema import CONFIG_SCHEMA
 from tap_matomo.state_check import Bookmark, check_bookmarks, future_bookmarks
 from tap_matomo.streams.base import MatomoStream
 from tap_matomo.streams.reports import ReportStream

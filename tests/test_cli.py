@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tap_matomo.settings import CONFIG_SCHEMA
+from tap_matomo.settings_schema import CONFIG_SCHEMA
 from tests.fake_matomo import TOKEN, FakeMatomo
 
 

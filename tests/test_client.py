@@ -26,7 +26,7 @@ from tap_matomo.errors import (
     MatomoUrlError,
     classify_error,
 )
-from tap_matomo.settings import MAX_TRIES
+from tap_matomo.settings_schema import MAX_TRIES
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body

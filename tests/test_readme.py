@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tap_matomo.settings import CONFIG_SCHEMA, check_settings
+from tap_matomo.settings import check_settings
+from tap_matomo.settings_schema import CONFIG_SCHEMA
 from tap_matomo.tap import TapMatomo
 
 ROOT = Path(__file__).resolve().parent.parent

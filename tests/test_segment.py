@@ -16,7 +16,8 @@ import pytest
 
 from tap_matomo.catalog import REPORTS, reports_by_name
 from tap_matomo.errors import MatomoAuthError, MatomoSegmentError, classify_error
-from tap_matomo.settings import CONFIG_SCHEMA, check_settings
+from tap_matomo.settings import check_settings
+from tap_matomo.settings_schema import CONFIG_SCHEMA
 from tap_matomo.tap import TapMatomo
 from tests import hand_built
 from tests.conftest import base_config, run_sync
