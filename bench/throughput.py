@@ -47,7 +47,7 @@ from _support import (
 )
 
 from tap_matomo.catalog import reports_by_name
-from tap_matomo.streams.reports import shape_row
+from tap_matomo.streams.report_rows import shape_row
 from tests.fake_matomo import TOKEN
 
 STREAM = "actions_page_urls"
