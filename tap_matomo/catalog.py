@@ -18,6 +18,7 @@ from tap_matomo.catalog_items import (
 )
 from tap_matomo.catalog_metrics import (
     ABANDONED_CART_METRICS,
+    ACTIONS_SUMMARY_METRICS,
     CART_ITEM_METRICS,
     CONTENT_METRICS,
     CUSTOM_DIMENSION_METRICS,
@@ -408,16 +409,7 @@ REPORTS: tuple[ReportSpec, ...] = (
         family="Actions",
         description="Page views, downloads, outlinks and site searches per period.",
         kind="metrics",
-        metrics=(
-            "nb_pageviews",
-            "nb_uniq_pageviews",
-            "nb_downloads",
-            "nb_uniq_downloads",
-            "nb_outlinks",
-            "nb_uniq_outlinks",
-            "nb_searches",
-            "nb_keywords",
-        ),
+        metrics=ACTIONS_SUMMARY_METRICS,
         key_columns=(),
     ),
     ReportSpec(

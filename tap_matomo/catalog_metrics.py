@@ -25,6 +25,19 @@ def _timing_metrics(*stats: str) -> tuple[str, ...]:
     return tuple(f"{stat}{timing}" for timing in timings for stat in stats)
 
 
+#: ``Actions.get``: page views, downloads, outlinks and site searches of a period (also part of
+#: ``API.get``).
+ACTIONS_SUMMARY_METRICS = (
+    "nb_pageviews",
+    "nb_uniq_pageviews",
+    "nb_downloads",
+    "nb_uniq_downloads",
+    "nb_outlinks",
+    "nb_uniq_outlinks",
+    "nb_searches",
+    "nb_keywords",
+)
+
 #: Page reports (URLs, titles, entry and exit pages): hits, time, entries, exits, page speed.
 PAGE_METRICS = (
     "nb_visits",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tap_matomo.catalog_metrics import GOAL_SUMMARY_METRICS
+from tap_matomo.catalog_metrics import ACTIONS_SUMMARY_METRICS, GOAL_SUMMARY_METRICS
 from tap_matomo.specs import ReportSpec
 
 #: ``Referrers.get``: visits per channel, their share, and distinct referrers per type.
@@ -87,14 +87,7 @@ MAIN_METRICS = (
     *REFERRERS_SUMMARY_METRICS[:11],
     *PAGE_PERFORMANCE_METRICS,
     *GOAL_SUMMARY_METRICS,
-    "nb_pageviews",
-    "nb_uniq_pageviews",
-    "nb_downloads",
-    "nb_uniq_downloads",
-    "nb_outlinks",
-    "nb_uniq_outlinks",
-    "nb_searches",
-    "nb_keywords",
+    *ACTIONS_SUMMARY_METRICS,
     *REFERRERS_SUMMARY_METRICS[11:],
     "bounce_rate",
     "nb_actions_per_visit",
