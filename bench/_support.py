@@ -129,10 +129,14 @@ class ChildFake:
 
 
 @contextlib.contextmanager
-def child_fake(*args: str) -> Iterator[ChildFake]:
-    """Start ``bench/_fake_server.py`` (synthesizing fake) and yield its URL."""
+def child_fake(*args: str, script: Path | None = None) -> Iterator[ChildFake]:
+    """Start a fake Matomo script (default ``bench/_fake_server.py``, the synthesizing fake).
+
+    The script prints its URL on one line, then serves until its stdin closes.
+    """
+    script = script or ROOT / "bench" / "_fake_server.py"
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "_fake_server.py"), *args],
+        [sys.executable, str(script), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

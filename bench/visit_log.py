@@ -16,20 +16,18 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
 from _support import (
     END,
-    ROOT,
     SingerSink,
     catalog_selecting,
+    child_fake,
     new_tap,
     pin_clock,
     table,
@@ -74,30 +72,6 @@ def serve(latency: float, visits: int, days: int) -> None:
     print(fake.url, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin
     fake.stop()
-
-
-@contextmanager
-def child_server(latency_ms: float, visits: int, days: int) -> Iterator[str]:
-    """Start :func:`serve` in a child process and yield its URL."""
-    args = ["--serve", f"--latency-ms={latency_ms}", f"--visits={visits}", f"--days={days}"]
-    process = subprocess.Popen(
-        [sys.executable, __file__, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            msg = f"the fake Matomo did not start (printed {url!r})"
-            raise RuntimeError(msg)
-        yield url
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=10)
 
 
 # -- the measures ------------------------------------------------------------------------------
@@ -156,7 +130,9 @@ def main() -> None:
         serve(args.latency_ms / 1000, args.visits, args.days)
         return
     pin_clock()
-    with child_server(args.latency_ms, args.visits, args.days) as url:
+    serve_args = ("--serve", f"--latency-ms={args.latency_ms}", f"--visits={args.visits}")
+    with child_fake(*serve_args, f"--days={args.days}", script=Path(__file__)) as child:
+        url = child.url
         config = window_config(url, [SITE_ID], args.days)
         catalog = catalog_selecting(config, STREAMS)
         runs = []
