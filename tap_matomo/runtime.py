@@ -76,6 +76,8 @@ class MatomoRun:
         self._ahead: dict[Key, _Held] = {}
         #: The most rows one period of each method has answered in this run.
         self._rows_per_period: dict[str, int] = {}
+        #: Rows and periods answered by each method in this run (their ratio: the mean).
+        self._rows_seen: dict[str, tuple[int, int]] = {}
         self._learning = threading.Lock()
         #: Per-site lists read once per run (see :meth:`_site_lists`), by method.
         self._lists: dict[str, dict[int, Any | MatomoError]] = {}
@@ -250,6 +252,11 @@ class MatomoRun:
         """The most rows one period of the method has answered in this run (None: not seen)."""
         return self._rows_per_period.get(method)
 
+    def mean_rows_per_period(self, method: str) -> float | None:
+        """Rows one period of the method has answered on average in this run (None: not seen)."""
+        seen = self._rows_seen.get(method)
+        return seen[0] / max(1, seen[1]) if seen else None
+
     def is_fetched(self, call: ApiCall) -> bool:
         """True when the call was sent ahead (answered or in flight) and waits for :meth:`fetch`."""
         return _call_key(call) in self._ahead
@@ -351,12 +358,16 @@ class MatomoRun:
             except MatomoError as exc:
                 results = [exc]
         seen = [
-            (call.method, _period_rows(answer)) for call, answer in zip(calls, results, strict=True)
+            (call.method, _period_rows(answer), _row_total(answer), _periods(answer))
+            for call, answer in zip(calls, results, strict=True)
         ]
         with self._learning:
-            for method, rows in seen:
+            for method, rows, total, periods in seen:
                 if rows > self._rows_per_period.get(method, 0):
                     self._rows_per_period[method] = rows
+                if periods:
+                    before = self._rows_seen.get(method, (0, 0))
+                    self._rows_seen[method] = (before[0] + total, before[1] + periods)
         return results
 
     def plugin_missing(self, exc: MatomoPluginNotActivatedError, stream_name: str) -> None:
@@ -462,6 +473,19 @@ def _row_total(answer: Any) -> int:
     if isinstance(answer, dict):
         nested = [v for v in answer.values() if isinstance(v, list | dict)]
         return sum(len(v) if isinstance(v, list) else 1 for v in nested) if nested else 1
+    return 0
+
+
+def _periods(answer: Any) -> int:
+    """Periods in a report answer: one per key of an answer keyed by period, else one.
+
+    None for an error.
+    """
+    if isinstance(answer, list):
+        return 1
+    if isinstance(answer, dict):
+        nested = sum(1 for v in answer.values() if isinstance(v, list | dict))
+        return nested or 1
     return 0
 
 

@@ -59,6 +59,8 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
         return
     out_of_calls = False
     for other, following, where in _upcoming(stream, context):
+        if other.unseen and (other is stream or where[1] > 0):
+            continue  # its first partition's answer sizes the others' calls
         try:
             more = _probe(other, other._partition_plan(following))
         except MatomoError:

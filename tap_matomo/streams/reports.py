@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -44,7 +44,7 @@ from tap_matomo.single_period import single_period_rows
 from tap_matomo.streams.base import MatomoStream
 from tap_matomo.streams.read_ahead import read_ahead
 from tap_matomo.streams.report_rows import report_schema, shape_row
-from tap_matomo.streams.sizing import period_rows, periods_per_call
+from tap_matomo.streams.sizing import period_rows, periods_per_call, probe_periods
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -233,6 +233,15 @@ class ReportStream(MatomoStream):
                 add(one, one.start.isoformat(), keyed=False)
             return planned
         size = periods_per_call(per_period, self.run.settings.max_periods_per_request)
+        first = probe_periods(per_period)
+        if self.unseen and self._resizable and size > first:
+            # a table report not seen yet: its first call asks few periods, so what is read
+            # ahead on a guess stays small; the rest is sized from its answer (`_replan`)
+            probe, *_ = chunk_window(window, period, first)
+            add(probe, probe.as_param(), keyed=True, periods=len(periods_in(probe, period)))
+            if probe.end >= window.end:
+                return planned
+            window = DateWindow(probe.end + timedelta(days=1), window.end)
         for chunk in chunk_window(window, period, size):
             add(chunk, chunk.as_param(), keyed=True, periods=len(periods_in(chunk, period)))
         return planned
@@ -323,8 +332,23 @@ class ReportStream(MatomoStream):
         return self._for_item(self.plan(site, window, period), context)
 
     def expected_rows(self, plan: PlannedCall) -> int:
-        """Rows the call will likely answer, from what the run knows now."""
-        return period_rows(self.spec, self.run, flattened=plan.flattened) * plan.periods
+        """Rows the call will likely answer, from what the run knows now.
+
+        The mean rows of a period seen so far: the read-ahead budget adds up many calls. (Chunks
+        are cut by the most rows a period had: one answer must not be too big.)
+        """
+        mean = self.run.mean_rows_per_period(self.spec.method)
+        if mean is None:
+            return period_rows(self.spec, self.run, flattened=plan.flattened) * plan.periods
+        return max(1, round(mean * plan.periods))
+
+    @property
+    def _resizable(self) -> bool:
+        """True for a single-series report read in multi-period calls: it can be sized again.
+
+        Its calls cover one window, date after date (no goal, dimension or subtable variants).
+        """
+        return not (self.spec.variants_of or self.spec.subtable_of) and self.spec.multi_date
 
     @property
     def unseen(self) -> bool:
@@ -410,7 +434,7 @@ class ReportStream(MatomoStream):
         reports (no goal, dimension or subtable variants) are planned again: their calls cover
         one window, date after date.
         """
-        if self.spec.variants_of or self.spec.subtable_of or not self.spec.multi_date:
+        if not self._resizable:
             return planned
         sent = 0
         while sent < len(planned) and self.run.is_fetched(planned[sent].call):

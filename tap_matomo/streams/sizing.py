@@ -25,6 +25,10 @@ CALL_ROWS = 5_000
 UNSEEN_METRICS_ROWS = 1
 UNSEEN_TABLE_ROWS = 50
 UNSEEN_FLAT_ROWS = 500
+#: Rows the first call of a table report not seen yet may be expected to answer. Small, so that
+#: the first calls of many reports fit the read-ahead (``READ_AHEAD_ROWS``) on a guess: ten
+#: periods of a plain table, one of a flattened hierarchy. A window no bigger is one call.
+PROBE_ROWS = 500
 
 
 def period_rows(spec: ReportSpec, run: MatomoRun, *, flattened: bool) -> int:
@@ -40,3 +44,8 @@ def period_rows(spec: ReportSpec, run: MatomoRun, *, flattened: bool) -> int:
 def periods_per_call(rows_per_period: int, max_periods: int) -> int:
     """Periods in one call: about :data:`CALL_ROWS` rows, at most ``max_periods``, at least 1."""
     return max(1, min(max_periods, CALL_ROWS // max(1, rows_per_period)))
+
+
+def probe_periods(rows_per_period: int) -> int:
+    """Periods in the first call of a report not seen yet: about :data:`PROBE_ROWS` rows."""
+    return max(1, PROBE_ROWS // max(1, rows_per_period))
