@@ -13,6 +13,8 @@ auth in front of Matomo) are masked wherever the URL is shown, as the token is.
 
 from __future__ import annotations
 
+import codecs
+import functools
 import json
 import logging
 import math
@@ -25,6 +27,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import msgspec
 import requests
 from singer_sdk import metrics
 from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -298,14 +301,9 @@ class MatomoClient:
     def _decode(self, method: str, response: requests.Response) -> Any:
         """The JSON answer, or the classified error (one classification for every status)."""
         status = response.status_code
-        text = response.text
         retry_after = _retry_after(response)
-        try:
-            payload = json.loads(text)
-        except ValueError:
-            payload, decoded = None, False
-        else:
-            decoded = True
+        payload, text = _json_body(response)
+        decoded = text is None
         if decoded and _is_error(payload):
             self._matomo_seen = True
             error = classify_error(
@@ -314,7 +312,7 @@ class MatomoClient:
             if isinstance(error, MatomoTransientError) and retry_after is not None:
                 error.retry_after = retry_after
             raise error
-        kind = _body_kind(text, decoded)
+        kind = _body_kind(text or "", decoded)
         if status in TRANSIENT_STATUSES:
             raise MatomoTransientError(
                 f"{method}: HTTP {status} from Matomo ({kind})",
@@ -331,7 +329,7 @@ class MatomoClient:
                     method=method,
                 )
             raise self._not_matomo(f"HTTP {status} ({kind})", status)
-        if not decoded:
+        if text is not None:  # not decoded
             if not self._matomo_seen and not _maybe_truncated(text):
                 raise self._not_matomo(f"HTTP {status} with {kind}", status)
             raise MatomoTransientError(
@@ -366,6 +364,35 @@ class MatomoClient:
     def _scrub(self, text: str) -> str:
         """Remove the token and `url` credentials from text that Matomo or requests echo."""
         return mask_url(mask_secrets(text, self._secrets))
+
+
+def _json_body(response: requests.Response) -> tuple[Any, str | None]:
+    """``(payload, None)`` for a JSON body; ``(None, its text)`` for any other body.
+
+    A UTF-8 body is decoded by msgspec from its bytes, several times faster than ``json.loads``
+    of its text, to the same values (big integers included). What msgspec refuses (invalid
+    UTF-8, ``NaN``, lone surrogates, floats out of range, any syntax error) is left to
+    ``json.loads`` of the text as before, so every body it accepted or refused still is.
+    """
+    if _is_utf8(response.encoding):
+        try:
+            return msgspec.json.decode(response.content), None
+        except msgspec.DecodeError:
+            pass
+    text = response.text
+    try:
+        return json.loads(text), None
+    except ValueError:
+        return None, text
+
+
+@functools.cache
+def _is_utf8(encoding: str | None) -> bool:
+    """True when requests decodes the body's text as plain UTF-8 (the header's charset)."""
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _is_error(payload: Any) -> bool:
