@@ -237,7 +237,9 @@ def shape_goals(goals: Any) -> list[dict[str, Any]] | None:
     for key, metrics in goals.items():
         goal: dict[str, Any] = {"goal_id": str(key).removeprefix("idgoal=")}
         if isinstance(metrics, dict):
-            for name, value in metrics.items():
-                goal[name] = to_number(value, metric_json_type(name))
+            for name, value in metrics.items():  # integers (most) are typed as they are
+                goal[name] = (
+                    value if type(value) is int else to_number(value, metric_json_type(name))
+                )
         shaped.append(goal)
     return shaped

@@ -6,9 +6,11 @@ holds exactly the columns, types and key that its stream's schema declares.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote_plus
 
 from singer_sdk import typing as th
@@ -26,10 +28,6 @@ from tap_matomo.schemas import (
     to_number,
 )
 from tap_matomo.streams.base import SITE_ID_PROPERTY
-
-if TYPE_CHECKING:
-    pass
-
 
 #: Row keys that are presentation only (icons) or already mapped to a column.
 _ROW_METADATA = frozenset(
@@ -196,13 +194,31 @@ def _fill_levels(spec: ReportSpec, record: dict[str, Any], flattened: bool) -> N
         record[top] = record.get("label")
 
 
+#: NaN compares false with it: ``-_INF < x < _INF`` is ``math.isfinite(x)`` without a call.
+_INF = math.inf
+
+#: How a dimension's raw value is found, when it is not simply ``row[source]``.
+_Getter = Callable[
+    [Mapping[str, Any], Mapping[str, Any], Mapping[str, str], Mapping[str, Any]], Any
+]
+
+
 @dataclass(frozen=True)
 class _RowShape:
-    """What :func:`shape_row` needs of a report, worked out once per report, not per row."""
+    """What :func:`shape_row` needs of a report, worked out once per report, not per row.
+
+    Rows are shaped a hundred thousand times per run: every test on the spec (its kind, each
+    dimension's origin and type) is answered here once.
+    """
 
     spec: ReportSpec
-    #: (metric, its JSON type), in the spec's order.
-    metrics: tuple[tuple[str, str], ...]
+    table: bool
+    #: (column, row key, getter or None when the value is ``row[key]``, JSON type), in order.
+    dimensions: tuple[tuple[str, str, _Getter | None, str], ...]
+    #: Metric -> its JSON type.
+    metric_types: dict[str, str]
+    #: Every metric as None, in the spec's order (the columns a row without them has).
+    no_metrics: dict[str, None]
     #: Row keys that have a column of their own (the rest go to `other_metrics`).
     declared: frozenset[str]
 
@@ -220,8 +236,25 @@ def _row_shape(spec: ReportSpec) -> _RowShape:
         )
         types = spec.metric_types  # discovered reports: typed from Matomo's metadata
         metrics = tuple((name, types.get(name) or metric_json_type(name)) for name in spec.metrics)
-        shape = _SHAPES[id(spec)] = _RowShape(spec, metrics, frozenset(declared))
+        dimensions = tuple(
+            (dim.column, dim.source, _getter(dim), dim.json_type) for dim in spec.dimensions
+        )
+        shape = _SHAPES[id(spec)] = _RowShape(
+            spec,
+            spec.kind == "table",
+            dimensions,
+            dict(metrics),
+            dict.fromkeys(spec.metrics),
+            frozenset(declared),
+        )
     return shape
+
+
+def _getter(dim: Dimension) -> _Getter | None:
+    """None for a plain row key (most dimensions), else :func:`_dimension_value` for ``dim``."""
+    if dim.origin == "row" and dim.after is None and not dim.source.startswith("segment:"):
+        return None
+    return functools.partial(_dimension_value, dim)
 
 
 def shape_row(
@@ -237,31 +270,50 @@ def shape_row(
     ``flattened`` says whether the row came from a ``flat=1`` answer (default: the spec's
     ``flat``); ``params`` are the request's parameters, for request-origin columns;
     ``variant`` the entry (goal, custom dimension) it was made for, for variant-origin ones.
+    Values already of their column's type (text, integers, finite numbers, none) are taken as
+    they are; the others are typed by :func:`coerce` and :func:`to_number`.
     """
+    shape = _row_shape(spec)
+    get = row.get
     record: dict[str, Any] = {}
-    if spec.kind == "table":
-        record["label"] = None if row.get("label") is None else str(row["label"])
-    for dim in spec.dimensions:
-        value = _dimension_value(dim, row, record, params or {}, variant or {})
-        record[dim.column] = coerce(value, dim.json_type)
+    if shape.table:
+        label = get("label")
+        record["label"] = None if label is None else str(label)
+    for column, source, getter, json_type in shape.dimensions:
+        value = get(source) if getter is None else getter(row, record, params or {}, variant or {})
+        if type(value) is not str or json_type != "string":
+            value = coerce(value, json_type)
+        record[column] = value
     if spec.levels:
         _fill_levels(spec, record, spec.flat if flattened is None else flattened)
-    shape = _row_shape(spec)
-    for name, json_type in shape.metrics:
-        record[name] = to_number(row.get(name), json_type)
+    # Metrics in the spec's order, None until the row has them; then one pass over the row's
+    # keys (fewer than the spec's metrics, mostly) types its metrics and finds the others.
+    record.update(shape.no_metrics)
+    metric_types, declared = shape.metric_types, shape.declared
+    other = []
+    for key, value in row.items():
+        json_type = metric_types.get(key)
+        if json_type is not None:
+            kind = type(value)
+            # Integers, none and finite numbers (most values) are typed as they are.
+            if not (
+                kind is int
+                or value is None
+                or (kind is float and json_type != "integer" and -_INF < value < _INF)
+            ):
+                value = to_number(value, json_type)
+            record[key] = value
+        elif key not in declared and is_numeric_value(value):
+            other.append({"name": key, "value": to_number(value)})
     for column in spec.key_columns:
         if record.get(column) is None:
             record[column] = ""  # a level Matomo left empty still keys the row
-    if spec.kind == "table":
-        record["segment"] = row.get("segment") if isinstance(row.get("segment"), str) else None
-        record["url"] = row.get("url") if isinstance(row.get("url"), str) else None
-        record["is_summary"] = bool(row.get("is_summary")) or row.get("label") == "Others"
-    record["goals"] = shape_goals(row.get("goals"))
-    declared = shape.declared
-    other = [
-        {"name": key, "value": to_number(value)}
-        for key, value in row.items()
-        if key not in declared and is_numeric_value(value)
-    ]
+    if shape.table:
+        segment, url = get("segment"), get("url")
+        record["segment"] = segment if isinstance(segment, str) else None
+        record["url"] = url if isinstance(url, str) else None
+        record["is_summary"] = bool(get("is_summary")) or get("label") == "Others"
+    goals = get("goals")
+    record["goals"] = None if goals is None else shape_goals(goals)
     record["other_metrics"] = other or None
     return record
