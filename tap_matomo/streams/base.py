@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream, metrics
 from singer_sdk import typing as th
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage, SelectionMask
 from typing_extensions import override
 
@@ -19,6 +19,7 @@ from tap_matomo.schemas import bound_integers
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
 
     from tap_matomo.dates import DateWindow
     from tap_matomo.runtime import MatomoRun
@@ -98,30 +99,53 @@ class MatomoStream(Stream):
         return self._deselected
 
     @override
-    def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[RecordMessage]:
+    def _process_record(
+        self,
+        record: dict[str, Any],
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """The SDK's, which for a stream without child streams only adds the partition's keys.
+
+        The SDK also asks every record for a child context and evaluates the stream map's
+        filter on it, to sync child streams that only the visit log has.
+        """
+        if self.child_streams:
+            super()._process_record(record, child_context, partition_context)
+            return
+        for key, value in (partition_context or {}).items():
+            record.setdefault(key, value)  # the partition's keys, unless the record has them
+
+    @override
+    def _write_record_message(self, record: dict[str, Any]) -> None:
         """The SDK's record messages, without its search for deselected properties.
 
         The SDK walks every property of every record (and of its nested objects) looking for
         properties the catalog deselects: a tenth of the CPU time of a visit log record
-        (bench/visit_log.py). When the catalog deselects none, there is nothing to find; when
-        it deselects some, the SDK's own method runs.
+        (bench/visit_log.py). When the catalog deselects none, there is nothing to find (and
+        streams whose records are typed from their schema skip the SDK's typing too); when it
+        deselects some, the SDK's own method runs.
         """
         if self._deselects_properties():
-            yield from super()._generate_record_messages(record)
+            super()._write_record_message(record)
             return
-        record = conform_record_data_types(
-            stream_name=self.name,
-            record=record,
-            schema=self.effective_schema,
-            level=self.TYPE_CONFORMANCE_LEVEL,
-            logger=self.logger,
-        )
+        if self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+            record = conform_record_data_types(
+                stream_name=self.name,
+                record=record,
+                schema=self.effective_schema,
+                level=self.TYPE_CONFORMANCE_LEVEL,
+                logger=self.logger,
+            )
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:  # None: the map filters the record out
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
+                self._tap.write_message(
+                    RecordMessage(
+                        stream=stream_map.stream_alias,
+                        record=mapped,
+                        version=self._stream_version,
+                        time_extracted=utc_now(),
+                    )
                 )
+        self.state_manager.is_flushed = False
