@@ -70,12 +70,9 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
     if value is True:
         return 1
     if isinstance(value, str):
-        text = value.strip().replace("\u00a0", "").replace(",", "")
-        try:
-            number: float = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            return None
-    elif isinstance(value, int | float):
+        return _text_number(value, json_type)
+    number: float
+    if isinstance(value, int | float):
         number = value
     else:
         return None
@@ -84,6 +81,21 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
     if json_type == "integer":
         return int(number) if float(number).is_integer() else number  # type: ignore[return-value]
     if isinstance(number, float) and number.is_integer() and isinstance(value, int):
+        return int(number)
+    return number
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_number(value: str, json_type: str) -> int | float | None:
+    """:func:`to_number` of a text. Cached: Matomo's texts are mostly a few small counts."""
+    text = value.strip().replace("\u00a0", "").replace(",", "")
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None  # JSON has no NaN or infinity
+    if json_type == "integer" and number.is_integer():
         return int(number)
     return number
 
