@@ -123,33 +123,52 @@ class TrimmedFake(FakeMatomo):
         return status, trim_rows(body, self.rows)
 
 
-def add_answer_cache(fake: FakeMatomo) -> None:
-    """Answer a request seen before from memory: a warm-up run leaves the fake's CPU out.
+def add_answer_cache(fake: FakeMatomo, seconds_per_call: float = 0.0) -> None:
+    """Answer a call seen before from memory: a warm-up run leaves the fake's CPU out.
 
-    The synthesizing fake builds each answer in Python, and on this busy machine that takes
-    longer than the tap takes to read it; a real Matomo spends that time in other processes
-    (the latency stands for it). A request is the same when its query and form body are.
+    The synthesizing fake builds each answer in Python, and that takes longer than the tap takes
+    to read it; a real Matomo spends that time in other processes (the latency stands for it).
+    Answers are kept per API call, as JSON text, and a bulk request's answer is put together
+    from them: however a sync groups its calls into requests, a call seen before costs nothing.
+    ``seconds_per_call``: time a Matomo spends on each call of a request (it runs the calls of a
+    bulk request one after the other, in one PHP worker), slept before answering.
     """
-    cache: dict[tuple[str, str], tuple[int, str]] = {}
+    calls: dict[tuple[tuple[str, str], ...], tuple[int, str]] = {}
+
+    def call_text(params: dict[str, str]) -> tuple[int, str]:
+        key = tuple(sorted(params.items()))
+        if key not in calls:
+            status, body = fake.answer_call(params)
+            calls[key] = status, json.dumps(body)
+        return calls[key]
 
     def cached(handler: Any) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw_body = handler.rfile.read(length).decode() if length else ""
-        key = (handler.path, raw_body)
-        if key not in cache:
-            split = urlsplit(handler.path)
-            received = Received(
-                http_method=handler.command,
-                path=split.path,
-                raw_query=split.query,
-                query=dict(parse_qsl(split.query, keep_blank_values=True)),
-                form=dict(parse_qsl(raw_body, keep_blank_values=True)),
-                raw_body=raw_body,
-                headers=dict(handler.headers.items()),
-            )
-            status, body = fake.answer(received)
-            cache[key] = status, json.dumps(body)
-        status, text = cache[key]
+        split = urlsplit(handler.path)
+        received = Received(
+            http_method=handler.command,
+            path=split.path,
+            raw_query=split.query,
+            query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            form=dict(parse_qsl(raw_body, keep_blank_values=True)),
+            raw_body=raw_body,
+            headers=dict(handler.headers.items()),
+        )
+        params = received.params
+        if received.form.get("token_auth") != fake.token:
+            status, text = 401, json.dumps(fake.answer(received)[1])
+        elif params.get("method") == "API.getBulkRequest":
+            answers = [call_text(call) for call in fake.bulk_calls(params)]
+            time.sleep(seconds_per_call * len(answers))
+            if any(code != 200 or '"result": "error"' in text[:30] for code, text in answers):
+                # an error: the fake's own wording for a sub-answer
+                status, text = 200, json.dumps(fake.answer(received)[1])
+            else:
+                status, text = 200, "[" + ",".join(answer for _, answer in answers) + "]"
+        else:
+            status, text = call_text(params)
+            time.sleep(seconds_per_call)
         FakeMatomo._send(handler, status, text, "application/json; charset=utf-8", {})
 
     fake._handle = cached  # type: ignore[method-assign]
@@ -177,6 +196,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per HTTP request")
     parser.add_argument("--rows", type=int, default=0, help="cut answers to N rows per period")
     parser.add_argument("--cache", action="store_true", help="keep every answer given")
+    parser.add_argument(
+        "--call-latency", type=float, default=0.0, help="seconds per API call (with --cache)"
+    )
     args = parser.parse_args()
     fake = TrimmedFake(args.rows, synthesize=True) if args.rows else FakeMatomo(synthesize=True)
     hand_built.install(fake)  # the reports no recording holds
@@ -186,7 +208,7 @@ def main() -> None:
     if args.page_rows:
         add_big_page_report(fake, args.page_rows)
     if args.cache:
-        add_answer_cache(fake)
+        add_answer_cache(fake, args.call_latency)
     if args.latency:
         add_latency(fake, args.latency)
     fake.start()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +32,11 @@ LOGGER = logging.getLogger("tap-matomo")
 #: answered): decoded answers wait there until their streams emit them, so big reports (page
 #: URLs...) are read ahead little. Expected rows, from ``streams/sizing.py``.
 READ_AHEAD_ROWS = 20_000
+#: The per-site list each variant source (``VariantSource.entries``) is read from.
+LIST_METHODS = {
+    "goals": "Goals.getGoals",
+    "custom_dimensions": "CustomDimensions.getConfiguredCustomDimensions",
+}
 #: Where a partition comes in the sync: (its stream's index, its own index).
 Position = tuple[int, int]
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -81,6 +86,8 @@ class MatomoRun:
         self._learning = threading.Lock()
         #: Per-site lists read once per run (see :meth:`_site_lists`), by method.
         self._lists: dict[str, dict[int, Any | MatomoError]] = {}
+        #: Lists sent for ahead (see :meth:`read_lists_ahead`): their request and its calls.
+        self._lists_ahead: dict[str, tuple[Future[list[Any | MatomoError]], list[ApiCall]]] = {}
 
     @cached_property
     def settings(self) -> TapSettings:
@@ -189,7 +196,7 @@ class MatomoRun:
         The `goals` stream and the per-goal reports read them here: fetched once per run, for
         every configured site in bulk, whichever stream asks first.
         """
-        answer = self._site_lists("Goals.getGoals")[site_id]
+        answer = self._site_lists(LIST_METHODS["goals"])[site_id]
         if isinstance(answer, MatomoError):
             raise answer
         return _entries(answer, site_id, "Goals.getGoals", "idgoal", "goal")
@@ -202,7 +209,7 @@ class MatomoRun:
         Read once per run, for every configured site in bulk. A server without
         the CustomDimensions plugin has no dimensions: one warning (`plugin_missing`).
         """
-        method = "CustomDimensions.getConfiguredCustomDimensions"
+        method = LIST_METHODS["custom_dimensions"]
         answer = self._site_lists(method)[site_id]
         if isinstance(answer, MatomoPluginNotActivatedError):
             self.plugin_missing(answer, stream_name)
@@ -221,17 +228,49 @@ class MatomoRun:
     def _site_lists(self, method: str) -> dict[int, Any | MatomoError]:
         """One list call (goals, custom dimensions) per configured site, answers by site.
 
-        All sites go in one bulk request, the first time a run asks for the method.
+        All sites go in one bulk request, the first time a run asks for the method (unless
+        :meth:`read_lists_ahead` sent it already).
         """
+        if method in self._lists_ahead:
+            future, calls = self._lists_ahead.pop(method)
+            for call, answer in zip(calls, future.result(), strict=True):
+                if call.method == method:
+                    self._lists.setdefault(method, {})[int(call.params["idSite"])] = answer
         if method not in self._lists:
-            calls = [
-                # lists are cut at 100 entries too, without filter_limit=-1
-                ApiCall(method, {"idSite": str(site.site_id), "filter_limit": "-1"})
-                for site in self.sites
-            ]
+            calls = [self._list_call(method, site) for site in self.sites]
             answers = {int(call.params["idSite"]): answer for call, answer in self.fetch(calls)}
             self._lists[method] = answers
         return self._lists[method]
+
+    def read_lists_ahead(self, sources: Iterable[Literal["goals", "custom_dimensions"]]) -> None:
+        """Send the per-site lists that streams will read (goals...) in one bulk request now.
+
+        Reports read per goal or custom dimension are planned from these lists: sent at the
+        start, with requests side by side they arrive while the first streams are synced, and
+        one at a time the lists of every source share one request.
+        """
+        methods = [
+            LIST_METHODS[source]
+            for source in dict.fromkeys(sources)
+            if LIST_METHODS[source] not in self._lists
+            and LIST_METHODS[source] not in self._lists_ahead
+        ]
+        if not methods:
+            return
+        calls = [self._list_call(method, site) for method in methods for site in self.sites]
+        future = self.pool.submit(lambda: self._request(calls))
+        for method in methods:
+            self._lists_ahead[method] = (future, calls)
+
+    def lists_pending(self, source: Literal["goals", "custom_dimensions"]) -> bool:
+        """True while the request of a list sent for ahead is still on its way."""
+        ahead = self._lists_ahead.get(LIST_METHODS[source])
+        return ahead is not None and not ahead[0].done()
+
+    @staticmethod
+    def _list_call(method: str, site: Site) -> ApiCall:
+        # lists are cut at 100 entries too, without filter_limit=-1
+        return ApiCall(method, {"idSite": str(site.site_id), "filter_limit": "-1"})
 
     def report_metadata(self) -> dict[int, Any | MatomoError]:
         """Each configured site's ``API.getReportMetadata`` (the reports it offers), by site.

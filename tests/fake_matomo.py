@@ -417,20 +417,25 @@ class FakeMatomo:
 
     def _bulk(self, params: dict[str, str]) -> list[Any]:
         results = []
-        index = 0
-        while f"urls[{index}]" in params:
-            inner = {k: v[0] for k, v in parse_qs(params[f"urls[{index}]"]).items()}
-            inherited = {k: v for k, v in params.items() if not k.startswith("urls[")}
-            inherited.pop("method", None)
-            inherited.pop("filter_limit", None)  # the outer limit applies to the list
-            _, body = self.answer_call({**inherited, **inner})
+        for call in self.bulk_calls(params):
+            _, body = self.answer_call(call)
             if isinstance(body, dict) and body.get("result") == "error":
                 body = {"result": "error", "message": body["message"].replace("&gt;", ">")}
             elif self.fault_plan is not None:
                 body = self.fault_plan.sub_answer(body)
             results.append(body)
-            index += 1
         return results
+
+    @staticmethod
+    def bulk_calls(params: dict[str, str]) -> list[dict[str, str]]:
+        """The calls of an ``API.getBulkRequest``, each with the parameters it inherits."""
+        inherited = {k: v for k, v in params.items() if not k.startswith("urls[")}
+        inherited.pop("method", None)
+        inherited.pop("filter_limit", None)  # the outer limit applies to the list
+        calls = []
+        while (url := params.get(f"urls[{len(calls)}]")) is not None:
+            calls.append({**inherited, **{k: v[0] for k, v in parse_qs(url).items()}})
+        return calls
 
     def answer_call(self, params: dict[str, str]) -> tuple[int, Any]:
         method = params.get("method", "")

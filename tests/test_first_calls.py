@@ -12,7 +12,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import parse_qsl
 
+import pytest
+
 from tap_matomo.streams import sizing
+from tests import hand_built
 from tests.conftest import base_config, run_sync
 from tests.fake_matomo import FakeMatomo
 from tests.test_report_families import sent_calls
@@ -81,3 +84,25 @@ def test_the_first_calls_of_many_reports_travel_together() -> None:
         }
     assert set(result.records) == streams
     assert len(asked) == len(streams)  # every report's first call is in it
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_goal_and_dimension_lists_share_one_request_sent_first(concurrency: int) -> None:
+    """The lists that per-goal and per-dimension reports are planned from go out together,
+    right after the site list, before any report call waits for them.
+    """
+    with FakeMatomo(synthesize=True) as server:
+        hand_built.install(server)  # sites 2 and 3 have no recorded dimension list
+        config = base_config(server, max_concurrent_requests=concurrency)
+        result = run_sync(config, streams={"goals_per_goal", "custom_dimensions"})
+        lists = [
+            request
+            for request in server.requests
+            if {"Goals.getGoals", "CustomDimensions.getConfiguredCustomDimensions"}
+            & set(request.methods)
+        ]
+    assert len(lists) == 1
+    for method in ("Goals.getGoals", "CustomDimensions.getConfiguredCustomDimensions"):
+        assert [c["idSite"] for c in sent_calls(server, method, lists)] == ["1", "2", "3"]
+    assert result.records["goals_per_goal"]
+    assert result.records["custom_dimensions"]

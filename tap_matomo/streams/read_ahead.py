@@ -28,11 +28,13 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
     What comes next: the stream's other partitions (sites, items), then the partitions of
     the selected report streams synced after it. So a sync sends about one request per
     `bulk_request_size` calls, whatever the number of sites and reports. What is sent
-    ahead is held until its partition's turn: at most `bulk_request_size` calls per
-    request that may run at once (`max_concurrent_requests`), and about
-    `READ_AHEAD_ROWS` rows. With requests running side by side, a partition whose calls
-    were sent ahead still tops the read-ahead up by a full request when one may start, so the
-    server works while the records of earlier answers are written.
+    ahead is held until its partition's turn: one request at a time, at most
+    `bulk_request_size` calls; side by side, that many calls per request that may run at once
+    (`max_concurrent_requests`) and one more; and about `READ_AHEAD_ROWS` rows. With requests
+    running side by side, a partition whose calls were sent ahead still tops the read-ahead up
+    when a request may start, so the server works while the records of earlier answers are
+    written. The first partitions of reports not seen yet send only their first call, and the
+    other partitions of such a report wait for its answer: their calls are sized from it.
     """
     run = stream.run
     position = _position(stream, context)
@@ -51,16 +53,21 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
     if not missing and (run.pool.inline or not run.pool.has_room):
         return
     size = run.settings.bulk_request_size
-    capacity = size * run.pool.limit
+    # one at a time, the next calls join the request being sent; side by side, the requests
+    # that may run at once and one more wait ready, so the server never idles while records
+    # of earlier answers are written
+    capacity = size if run.pool.inline else size * (run.pool.limit + 1)
     window = [(p.call, position, expected) for p, expected in own]
     count = len(own)
-    if len(own) < len(planned):
+    if len(own) < len(_probe(stream, planned)):  # the partition alone fills the budget
         run.prefetch(window)
         return
     out_of_calls = False
     for other, following, where in _upcoming(stream, context):
         if other.unseen and (other is stream or where[1] > 0):
             continue  # its first partition's answer sizes the others' calls
+        if other.spec.variants_of and run.lists_pending(other.spec.variants_of.entries):
+            continue  # planned from a list (goals...) still on its way: not waited for here
         try:
             more = _probe(other, other._partition_plan(following))
         except MatomoError:
@@ -79,6 +86,21 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
     # a top-up sends full requests, or what the row budget lets in (more calls will not fit)
     if missing or len(unsent) >= size or (unsent and not out_of_calls):
         run.prefetch(window)
+
+
+def read_lists_ahead(stream: ReportStream) -> None:
+    """Send the per-site lists (goals, custom dimensions) the selected reports are read by.
+
+    Before the first partition is planned: a stream read per goal needs the list to plan its
+    calls, and the lists of every source then share one request (``MatomoRun.read_lists_ahead``).
+    """
+    from tap_matomo.streams.reports import ReportStream
+
+    stream.run.read_lists_ahead(
+        other.spec.variants_of.entries
+        for other in stream._tap.streams.values()
+        if isinstance(other, ReportStream) and other.selected and other.spec.variants_of
+    )
 
 
 def _probe(stream: ReportStream, planned: list[PlannedCall] | None) -> list[PlannedCall]:

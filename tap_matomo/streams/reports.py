@@ -42,7 +42,7 @@ from tap_matomo.errors import (
 from tap_matomo.keys import ROW_KEY, hashed_columns, primary_keys, row_key
 from tap_matomo.single_period import single_period_rows
 from tap_matomo.streams.base import MatomoStream
-from tap_matomo.streams.read_ahead import read_ahead
+from tap_matomo.streams.read_ahead import read_ahead, read_lists_ahead
 from tap_matomo.streams.report_rows import report_schema, shape_row
 from tap_matomo.streams.sizing import period_rows, periods_per_call, probe_periods
 
@@ -269,6 +269,7 @@ class ReportStream(MatomoStream):
             return  # an item stream whose setting is empty: no partition, no request
         site = self.run.site(int(context["site_id"]))
         period = self.run.settings.period_for(self.name)
+        read_lists_ahead(self)
         planned = self._partition_plan(context)
         if planned is None:
             return  # the progress line says "nothing new to read"
