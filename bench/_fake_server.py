@@ -16,7 +16,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -24,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 from tests import hand_built  # noqa: E402
 from tests.fake_live import FakeLive  # noqa: E402
-from tests.fake_matomo import FakeMatomo, Received  # noqa: E402
+from tests.fake_matomo import FakeMatomo, received_from  # noqa: E402
 
 # No ~40 ms delayed-ACK stall per keep-alive answer (see bench/_support.py).
 socketserver.StreamRequestHandler.disable_nagle_algorithm = True
@@ -143,18 +142,7 @@ def add_answer_cache(fake: FakeMatomo, seconds_per_call: float = 0.0) -> None:
         return calls[key]
 
     def cached(handler: Any) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw_body = handler.rfile.read(length).decode() if length else ""
-        split = urlsplit(handler.path)
-        received = Received(
-            http_method=handler.command,
-            path=split.path,
-            raw_query=split.query,
-            query=dict(parse_qsl(split.query, keep_blank_values=True)),
-            form=dict(parse_qsl(raw_body, keep_blank_values=True)),
-            raw_body=raw_body,
-            headers=dict(handler.headers.items()),
-        )
+        received = received_from(handler)
         params = received.params
         if received.form.get("token_auth") != fake.token:
             status, text = 401, json.dumps(fake.answer(received)[1])

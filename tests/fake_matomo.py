@@ -352,18 +352,7 @@ class FakeMatomo:
     # -- answering ----------------------------------------------------------------------------
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        split = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw_body = handler.rfile.read(length).decode() if length else ""
-        received = Received(
-            http_method=handler.command,
-            path=split.path,
-            raw_query=split.query,
-            query=dict(parse_qsl(split.query, keep_blank_values=True)),
-            form=dict(parse_qsl(raw_body, keep_blank_values=True)),
-            raw_body=raw_body,
-            headers=dict(handler.headers.items()),
-        )
+        received = received_from(handler)
         with self._lock:
             self.requests.append(received)
             fault = self._take_fault(received.methods)
@@ -554,3 +543,19 @@ def recorded_body(number: str, recordings: Path = RECORDINGS) -> Any:
 
 def _error(message: str) -> dict[str, str]:
     return {"result": "error", "message": message}
+
+
+def received_from(handler: BaseHTTPRequestHandler) -> Received:
+    """The request a handler is serving, its body read."""
+    split = urlsplit(handler.path)
+    length = int(handler.headers.get("Content-Length") or 0)
+    raw_body = handler.rfile.read(length).decode() if length else ""
+    return Received(
+        http_method=handler.command,
+        path=split.path,
+        raw_query=split.query,
+        query=dict(parse_qsl(split.query, keep_blank_values=True)),
+        form=dict(parse_qsl(raw_body, keep_blank_values=True)),
+        raw_body=raw_body,
+        headers=dict(handler.headers.items()),
+    )
