@@ -89,22 +89,28 @@ def catalog_selecting(config: dict[str, Any], streams: set[str]) -> dict[str, An
 
 
 class SingerSink:
-    """A stdout stand-in that counts Singer messages and bytes instead of keeping them."""
+    """A stdout stand-in that counts Singer messages and bytes instead of keeping them.
+
+    Like a real stdout it takes bytes through ``buffer``, which is what the tap writes to.
+    """
 
     def __init__(self) -> None:
         self.records = 0
         self.messages = 0
         self.bytes = 0
         self.last_state = ""
+        self.buffer = self
 
-    def write(self, text: str) -> int:
-        self.bytes += len(text)
-        self.messages += text.count("\n")
-        if text.startswith('{"type":"RECORD"'):
+    def write(self, line: str | bytes | bytearray) -> int:
+        """Count one message, as text (baselines) or bytes (the tap): the same checks on each."""
+        text = isinstance(line, str)
+        self.bytes += len(line)
+        self.messages += line.count("\n" if text else b"\n")  # type: ignore[arg-type]
+        if line.startswith('{"type":"RECORD"' if text else b'{"type":"RECORD"'):  # type: ignore[arg-type]
             self.records += 1
-        elif text.startswith('{"type":"STATE"'):
-            self.last_state = text
-        return len(text)
+        elif line.startswith('{"type":"STATE"' if text else b'{"type":"STATE"'):  # type: ignore[arg-type]
+            self.last_state = line if text else bytes(line).decode()  # type: ignore[assignment]
+        return len(line)
 
     def flush(self) -> None:
         return

@@ -9,9 +9,11 @@ writing a record costs no system call of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from typing import Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.encoding.simple import Message
 from typing_extensions import override
@@ -19,6 +21,23 @@ from typing_extensions import override
 
 class SingerWriter(MsgSpecWriter):
     """The SDK's msgspec writer, also for a text-only stdout (in-process runs, tests)."""
+
+    @override
+    def serialize_message(self, message: Message) -> bytearray:
+        """The SDK's line, without its deep copy of a SCHEMA's schema or a STATE's state.
+
+        The SDK turns other messages than records into dicts with ``dataclasses.asdict``,
+        which copies every nested dict and list only for them to be encoded at once. Its
+        ``None`` fields are left out as the SDK does; nested values are encoded as they are.
+        """
+        if isinstance(message, RecordMessage):
+            return super().serialize_message(message)
+        fields: dict[str, Any] = {}
+        for field in dataclasses.fields(message):
+            value = getattr(message, field.name)
+            if value is not None:
+                fields[field.name] = value
+        return serialize_jsonl(fields)
 
     @override
     def write_message(self, message: Message) -> None:

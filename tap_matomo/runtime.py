@@ -331,13 +331,33 @@ class MatomoRun:
             key = _call_key(call)
             if key not in self._ahead:
                 new.setdefault(key, (call, position, rows))
-        entries = list(new.values())
-        size = self.settings.bulk_request_size
-        for group in (entries[i : i + size] for i in range(0, len(entries), size)):
+        for group in self._requests_of(list(new.values())):
             batch = [call for call, _, _ in group]
             future = self.pool.submit(lambda batch=batch: self._request(batch))
             for index, (call, position, rows) in enumerate(group):
                 self._ahead[_call_key(call)] = _Held(future, index, position, rows)
+
+    def _requests_of(
+        self, entries: list[tuple[ApiCall, Position, int]]
+    ) -> Iterator[list[tuple[ApiCall, Position, int]]]:
+        """The calls sent ahead cut into requests of at most `bulk_request_size` calls.
+
+        Side by side, a request also holds about its share of ``READ_AHEAD_ROWS`` rows: the
+        first answers arrive (and their records are written) while the next ones are read,
+        rather than all together at the end of one long request.
+        """
+        size = self.settings.bulk_request_size
+        most = READ_AHEAD_ROWS if self.pool.inline else READ_AHEAD_ROWS // (self.pool.limit + 1)
+        group: list[tuple[ApiCall, Position, int]] = []
+        group_rows = 0
+        for entry in entries:
+            if group and (len(group) == size or group_rows + entry[2] > most):
+                yield group
+                group, group_rows = [], 0
+            group.append(entry)
+            group_rows += entry[2]
+        if group:
+            yield group
 
     def fetch(
         self, calls: Sequence[ApiCall], rows: Sequence[int] | None = None

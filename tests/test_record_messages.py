@@ -1,10 +1,12 @@
 """`MatomoStream`'s record path writes exactly the messages the SDK's own methods write.
 
-`MatomoStream` replaces the SDK's `_process_record` (streams without children) and
-`_write_record_message` (catalogs that deselect no property). Each sync here runs twice, once
-with the SDK's methods put back, and must give the same messages (the extraction time aside):
-plain, with stream maps (a computed column, a filter, an alias) and with a deselected
-property, byte for byte.
+`MatomoStream` replaces the SDK's `_process_record` (streams without children),
+`_write_record_message` (catalogs that deselect no property) and `_increment_stream_state`
+(skipped while the bookmark holds the record's value); `SingerWriter` encodes SCHEMA and STATE
+messages without the SDK's deep copy. Each sync here runs twice, once with the SDK's methods put
+back, and must give the same messages, STATE included (the extraction time aside): plain, with
+stream maps (a computed column, a filter, an alias) and with a deselected property, byte for
+byte.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 
 import pytest
 from singer_sdk import Stream
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 
+from tap_matomo.output import SingerWriter
 from tap_matomo.streams.base import MatomoStream
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config, catalog_selecting
@@ -71,16 +75,24 @@ def _sync_both_ways(
                 if entry["tap_stream_id"] == stream and meta["breadcrumb"] == ["properties", prop]:
                     meta["metadata"]["selected"] = False
     runs = []
+    # a STATE every few records, so the bookmarks within a partition are compared too
+    monkeypatch.setattr(MatomoStream, "STATE_MSG_FREQUENCY", 7)
     for sdk in (False, True):
         with monkeypatch.context() as patch:
             if sdk:
                 patch.setattr(MatomoStream, "_process_record", Stream._process_record)
                 patch.setattr(MatomoStream, "_write_record_message", Stream._write_record_message)
+                patch.setattr(
+                    MatomoStream, "_increment_stream_state", Stream._increment_stream_state
+                )
+                patch.setattr(SingerWriter, "serialize_message", MsgSpecWriter.serialize_message)
             runs.append(_run(config, catalog))
     fast, sdk_path = runs
     assert fast == sdk_path  # byte for byte
     messages = [json.loads(line) for line in fast]
     assert sum(m["type"] == "RECORD" for m in messages) > 100
+    assert sum(m["type"] == "STATE" for m in messages) > 50
+    assert sum(m["type"] == "SCHEMA" for m in messages) == len(STREAMS)
     return messages
 
 

@@ -46,6 +46,8 @@ class MatomoStream(Stream):
         #: that read a window set it in `get_records`).
         self.reading: DateWindow | None = None
         self._progress: PartitionProgress | None = None
+        #: The partition and its state of the last bookmark increment (see below).
+        self._last_increment: tuple[Context | None, dict[str, Any]] | None = None
         super().__init__(tap, schema=schema, name=name)
         bound_integers(self.schema)
         # Loggers are global, streams are not: the stream of the running tap names partitions.
@@ -115,6 +117,28 @@ class MatomoStream(Stream):
             return
         for key, value in (partition_context or {}).items():
             record.setdefault(key, value)  # the partition's keys, unless the record has them
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """The SDK's, skipped while the partition's bookmark already holds the record's value.
+
+        The records of a report's date share its bookmark value; the SDK looks the partition's
+        state up for each of them anyway (a tenth of a reports sync's CPU time). The state it
+        would write is checked, so a bookmark changed meanwhile is still moved.
+        """
+        value = latest_record.get(self.replication_key or "")
+        last = self._last_increment
+        if (
+            last is not None
+            and last[0] is context
+            and type(value) is str
+            and last[1].get("replication_key_value") == value
+        ):
+            return
+        super()._increment_stream_state(latest_record, context=context)
+        self._last_increment = (context, self.get_context_state(context))
 
     @override
     def _write_record_message(self, record: dict[str, Any]) -> None:

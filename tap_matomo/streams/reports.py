@@ -394,10 +394,15 @@ class ReportStream(MatomoStream):
                     continue  # Transitions' NoDataForAction: the page had no view that period
                 if isinstance(answer, MatomoError):
                     raise refusal(self.spec, answer)
-                yield from self._shape(site, period, plan, answer)
-                answer = None  # let the answer go before the next one is fetched
                 if remaining and (resized := self._replan(remaining, context)) != remaining:
                     replanned = resized
+                if remaining and not all(self.run.is_fetched(p.call) for p in remaining):
+                    # e.g. the rest of a report's first partition, sized from this answer: sent
+                    # now, with the partitions after it, while this answer's rows are written
+                    self._read_ahead(context, replanned or remaining)
+                yield from self._shape(site, period, plan, answer)
+                answer = None  # let the answer go before the next one is fetched
+                if replanned:
                     break
             remaining = replanned or []
         self._partition_read = True
