@@ -88,6 +88,8 @@ class MatomoRun:
         self._lists: dict[str, dict[int, Any | MatomoError]] = {}
         #: Lists sent for ahead (see :meth:`read_lists_ahead`): their request and its calls.
         self._lists_ahead: dict[str, tuple[Future[list[Any | MatomoError]], list[ApiCall]]] = {}
+        #: True once :meth:`read_lists_ahead` was asked (the streams ask it at each partition).
+        self.lists_read_ahead = False
 
     @cached_property
     def settings(self) -> TapSettings:
@@ -249,6 +251,7 @@ class MatomoRun:
         start, with requests side by side they arrive while the first streams are synced, and
         one at a time the lists of every source share one request.
         """
+        self.lists_read_ahead = True
         methods = [
             LIST_METHODS[source]
             for source in dict.fromkeys(sources)

@@ -22,6 +22,7 @@ from tap_matomo.errors import (
     MatomoUnavailableError,
     MatomoUrlError,
 )
+from tap_matomo.garbage import fewer_collections
 from tap_matomo.inputs import (
     check_catalog,
     check_catalog_streams,
@@ -205,7 +206,8 @@ class TapMatomo(Tap):
         check_catalog_streams(selected, self.catalog_source)
         bookmarks = check_bookmarks(self.state, selected, self.state_source)
         self._forget_future_bookmarks(bookmarks)
-        super().sync_all()
+        with fewer_collections():
+            super().sync_all()
 
     def _forget_future_bookmarks(self, bookmarks: list[Bookmark]) -> None:
         """Warn of each bookmark after its site's today, and read its partition from the start.

@@ -14,6 +14,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage, SelectionMask
 from typing_extensions import override
 
+from tap_matomo.output import SingerWriter
 from tap_matomo.progress import NameThePartition, PartitionProgress
 from tap_matomo.schemas import bound_integers
 
@@ -161,9 +162,16 @@ class MatomoStream(Stream):
                 level=self.TYPE_CONFORMANCE_LEVEL,
                 logger=self.logger,
             )
+        writer = self._tap.message_writer
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
-            if mapped is not None:  # None: the map filters the record out
+            if mapped is None:  # the map filters the record out
+                continue
+            if isinstance(writer, SingerWriter):
+                writer.write_record(
+                    stream_map.stream_alias, mapped, self._stream_version, utc_now()
+                )
+            else:
                 self._tap.write_message(
                     RecordMessage(
                         stream=stream_map.stream_alias,

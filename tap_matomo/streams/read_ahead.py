@@ -96,6 +96,8 @@ def read_lists_ahead(stream: ReportStream) -> None:
     """
     from tap_matomo.streams.reports import ReportStream
 
+    if stream.run.lists_read_ahead:
+        return  # once a run: the selection does not change meanwhile
     stream.run.read_lists_ahead(
         other.spec.variants_of.entries
         for other in stream._tap.streams.values()

@@ -264,6 +264,7 @@ def shape_row(
     flattened: bool | None = None,
     params: Mapping[str, str] | None = None,
     variant: Mapping[str, Any] | None = None,
+    into: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One Matomo row as a typed record (without its site and period columns).
 
@@ -271,11 +272,12 @@ def shape_row(
     ``flat``); ``params`` are the request's parameters, for request-origin columns;
     ``variant`` the entry (goal, custom dimension) it was made for, for variant-origin ones.
     Values already of their column's type (text, integers, finite numbers, none) are taken as
-    they are; the others are typed by :func:`coerce` and :func:`to_number`.
+    they are; the others are typed by :func:`coerce` and :func:`to_number`. ``into``: the
+    record to add the columns to (its site and period columns), instead of a new one.
     """
     shape = _row_shape(spec)
     get = row.get
-    record: dict[str, Any] = {}
+    record: dict[str, Any] = {} if into is None else into
     if shape.table:
         label = get("label")
         record["label"] = None if label is None else str(label)

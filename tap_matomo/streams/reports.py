@@ -412,21 +412,18 @@ class ReportStream(MatomoStream):
     ) -> Iterator[dict[str, Any]]:
         """The records of one answer."""
         variant = self._variant_of(site, plan.call.params)
+        site_id, flattened, params = site.site_id, plan.flattened, plan.call.params
         for start, end, rows in self.periods_of(plan, answer):
+            first, last = start.isoformat(), end.isoformat()
             for row in rows:
-                record = {
-                    "site_id": site.site_id,
-                    "period": period,
-                    "date": start.isoformat(),
-                    "end_date": end.isoformat(),
-                    **shape_row(
-                        self.spec,
-                        row,
-                        flattened=plan.flattened,
-                        params=plan.call.params,
-                        variant=variant,
-                    ),
-                }
+                record = shape_row(
+                    self.spec,
+                    row,
+                    flattened=flattened,
+                    params=params,
+                    variant=variant,
+                    into={"site_id": site_id, "period": period, "date": first, "end_date": last},
+                )
                 if record.get("is_summary") and not self._cut_reported:
                     self._warn_cut(record)
                 yield record
