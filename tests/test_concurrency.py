@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 
+from tap_matomo.client import ApiCall
 from tap_matomo.concurrency import RequestPool
+from tap_matomo.runtime import READ_AHEAD_ROWS, MatomoRun
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config, catalog_selecting, run_sync
 from tests.fake_matomo import FakeMatomo
+from tests.test_report_families import sent_calls
 
 START = "2026-10-23"  # 35 days
 STREAMS = {
@@ -180,3 +183,30 @@ def test_a_lowered_pool_runs_no_more_tasks_at_once_than_its_limit() -> None:
     for future in futures:
         future.result(timeout=10)
     assert most[0] == 2
+
+
+@pytest.mark.parametrize(("concurrency", "requests"), [(1, 1), (3, 3)])
+def test_calls_sent_ahead_side_by_side_hold_a_share_of_the_read_ahead_rows(
+    concurrency: int, requests: int
+) -> None:
+    """One at a time, the calls sent ahead share a request; side by side, each request holds
+    about its share of ``READ_AHEAD_ROWS``, so the first answers come (and are written) first.
+    """
+    days = [f"2026-11-{day}" for day in range(21, 27)]
+    calls = [
+        ApiCall("VisitsSummary.get", {"idSite": "1", "period": "day", "date": day}) for day in days
+    ]
+    rows = READ_AHEAD_ROWS // 8  # all six fit the read-ahead; two a share of 3 + 1 requests
+    with FakeMatomo(synthesize=True) as server:
+        run = MatomoRun(base_config(server, max_concurrent_requests=concurrency))
+        run.prefetch([(call, (0, index), rows) for index, call in enumerate(calls)])
+        answers = list(run.fetch(calls))
+        sent = [
+            sent_calls(server, "VisitsSummary.get", [request])
+            for request in server.requests
+            if sent_calls(server, "VisitsSummary.get", [request])
+        ]
+    assert [call for call, _ in answers] == calls
+    assert all(isinstance(answer, dict) and answer["nb_visits"] > 0 for _, answer in answers)
+    assert len(sent) == requests
+    assert sorted(call["date"] for request in sent for call in request) == days

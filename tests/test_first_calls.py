@@ -61,6 +61,24 @@ def test_a_short_window_is_one_call() -> None:
     assert dates == [f"2026-11-20,{END}"]
 
 
+def test_the_rest_of_the_window_goes_with_the_other_sites_once_sized() -> None:
+    """The first answer sizes the rest of its window and the other sites' calls, which then
+    share one request (one at a time) instead of one request for the rest and one for the sites.
+    """
+    with FakeMatomo(synthesize=True) as server:
+        config = base_config(server, start_date=START, end_date=END, max_concurrent_requests=1)
+        result = run_sync(config, streams={"devices_types"})
+        requests = [
+            [(c["idSite"], c["date"]) for c in sent_calls(server, "DevicesDetection.getType", [r])]
+            for r in server.requests
+        ]
+    requests = [calls for calls in requests if calls]
+    assert len(requests) == 2
+    assert [site for site, _ in requests[0]] == ["1"]  # the first call, a few days
+    assert sorted(site for site, _ in requests[1]) == ["1", "2", "3"]
+    assert len(result.records["devices_types"]) > 0
+
+
 def test_the_first_calls_of_many_reports_travel_together() -> None:
     """One at a time, the first calls of every selected report go in the first bulk request."""
     streams = {
