@@ -64,8 +64,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree no
 CONNECT_TIMEOUT_SECONDS = 15.0
 #: Bytes of an answer read at once. requests reads 10 KB at a time (8 KB socket reads): a
 #: report answer of a few MB took hundreds of reads, each waiting for the interpreter's lock
-#: while the records of earlier answers were written, so requests side by side were slow.
-BODY_READ_BYTES = 4 * 1024 * 1024
+#: while the records of earlier answers were written, so requests side by side were slow. 1 MB:
+#: a few reads an answer (4 MB held 10 MB more at the peak of a backfill, for no speed).
+BODY_READ_BYTES = 1024 * 1024
 #: Statuses without a Matomo answer that mean `url` is wrong, even in the middle of a run: not
 #: found, method not allowed or not implemented, a login asked by a server in front of Matomo.
 NOT_MATOMO_STATUSES = frozenset({401, 403, 404, 405, 501})
