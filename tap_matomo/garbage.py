@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
 #: New containers between two young-generation passes during a sync (Python's default: 700).
 SYNC_THRESHOLD = 20_000
+
+_lock = threading.Lock()
+_syncs = 0  # syncs running in this process (threads of one process share the collector)
+_thresholds: tuple[int, ...] = ()
 
 
 @contextlib.contextmanager
@@ -23,12 +28,21 @@ def fewer_collections() -> Iterator[None]:
 
     What is made before (settings, catalog, schemas) lives through the sync: ``gc.freeze``
     spares it the passes. Garbage in cycles is still collected, after more new containers.
+    The collector is the process's: the first of syncs running at once changes it, the last
+    one to end puts it back.
     """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(SYNC_THRESHOLD, *thresholds[1:])
+    global _syncs, _thresholds
+    with _lock:
+        if _syncs == 0:
+            _thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(SYNC_THRESHOLD, *_thresholds[1:])
+        _syncs += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        with _lock:
+            _syncs -= 1
+            if _syncs == 0:
+                gc.set_threshold(*_thresholds)
+                gc.unfreeze()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tap_matomo.garbage import SYNC_THRESHOLD
+from tap_matomo.garbage import SYNC_THRESHOLD, fewer_collections
 from tap_matomo.streams.reports import ReportStream
 from tests.conftest import base_config, run_sync
 from tests.fake_matomo import FakeMatomo
@@ -57,5 +57,17 @@ def test_settings_back_after_a_failed_sync(
     result = run_sync(base_config(fake), streams={"visits_summary"}, allow_failure=True)
     assert result.error is not None
     assert seen  # it failed during the sync, fewer collections on
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_syncs_at_once_put_the_settings_back_when_the_last_ends() -> None:
+    """Two syncs of one process overlapping: the second must not restore the first's values."""
+    before = gc.get_threshold()
+    with fewer_collections():
+        with fewer_collections():
+            assert gc.get_threshold()[0] == SYNC_THRESHOLD
+        assert gc.get_threshold()[0] == SYNC_THRESHOLD  # the first still runs
+        assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0

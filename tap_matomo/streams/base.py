@@ -127,12 +127,15 @@ class MatomoStream(Stream):
 
         The records of a report's date share its bookmark value; the SDK looks the partition's
         state up for each of them anyway (a tenth of a reports sync's CPU time). The state it
-        would write is checked, so a bookmark changed meanwhile is still moved.
+        would write is checked, so a bookmark changed meanwhile is still moved. Only for sorted
+        streams, whose bookmark the SDK keeps there (not in progress markers).
         """
         value = latest_record.get(self.replication_key or "")
         last = self._last_increment
         if (
             last is not None
+            and self.is_sorted
+            and self.state_partitioning_keys is None
             and last[0] is context
             and type(value) is str
             and last[1].get("replication_key_value") == value
