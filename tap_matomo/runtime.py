@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -40,6 +40,8 @@ LIST_METHODS = {
 #: Where a partition comes in the sync: (its stream's index, its own index).
 Position = tuple[int, int]
 Key = tuple[str, tuple[tuple[str, str], ...]]
+#: A call to send with what goes with it, its expected rows last.
+_Entry = TypeVar("_Entry", tuple[ApiCall, int], tuple[ApiCall, Position, int])
 
 
 @dataclass
@@ -334,33 +336,16 @@ class MatomoRun:
             key = _call_key(call)
             if key not in self._ahead:
                 new.setdefault(key, (call, position, rows))
-        for group in self._requests_of(list(new.values())):
+        # side by side, a request holds about its share of READ_AHEAD_ROWS: the first answers
+        # arrive (and their records are written) while the next ones are read, rather than all
+        # together at the end of one long request
+        most = READ_AHEAD_ROWS if self.pool.inline else READ_AHEAD_ROWS // (self.pool.limit + 1)
+        size = self.settings.bulk_request_size
+        for group in _in_requests(list(new.values()), size, most):
             batch = [call for call, _, _ in group]
             future = self.pool.submit(lambda batch=batch: self._request(batch))
             for index, (call, position, rows) in enumerate(group):
                 self._ahead[_call_key(call)] = _Held(future, index, position, rows)
-
-    def _requests_of(
-        self, entries: list[tuple[ApiCall, Position, int]]
-    ) -> Iterator[list[tuple[ApiCall, Position, int]]]:
-        """The calls sent ahead cut into requests of at most `bulk_request_size` calls.
-
-        Side by side, a request also holds about its share of ``READ_AHEAD_ROWS`` rows: the
-        first answers arrive (and their records are written) while the next ones are read,
-        rather than all together at the end of one long request.
-        """
-        size = self.settings.bulk_request_size
-        most = READ_AHEAD_ROWS if self.pool.inline else READ_AHEAD_ROWS // (self.pool.limit + 1)
-        group: list[tuple[ApiCall, Position, int]] = []
-        group_rows = 0
-        for entry in entries:
-            if group and (len(group) == size or group_rows + entry[2] > most):
-                yield group
-                group, group_rows = [], 0
-            group.append(entry)
-            group_rows += entry[2]
-        if group:
-            yield group
 
     def fetch(
         self, calls: Sequence[ApiCall], rows: Sequence[int] | None = None
@@ -391,20 +376,12 @@ class MatomoRun:
         self, calls: Sequence[tuple[ApiCall, int]]
     ) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
         """Send calls now, a request at a time; an answer is let go once handed out."""
-        group: list[ApiCall] = []
-        group_rows = 0
-        size = self.settings.bulk_request_size
-        for index, (call, rows) in enumerate(calls):
-            group.append(call)
-            group_rows += rows
-            following = calls[index + 1][1] if index + 1 < len(calls) else None
-            if following is None or len(group) == size or group_rows + following > READ_AHEAD_ROWS:
-                results = self._request(group)
-                for position, sent in enumerate(group):
-                    answer, results[position] = results[position], None
-                    yield sent, answer
-                    del answer  # not held here while the next answer is fetched
-                group, group_rows = [], 0
+        for group in _in_requests(calls, self.settings.bulk_request_size, READ_AHEAD_ROWS):
+            results = self._request([call for call, _ in group])
+            for position, (sent, _) in enumerate(group):
+                answer, results[position] = results[position], None
+                yield sent, answer
+                del answer  # not held here while the next answer is fetched
 
     def _request(self, calls: Sequence[ApiCall]) -> list[Any | MatomoError]:
         """One HTTP request for the calls: a bulk request, or a plain call for one call.
@@ -522,6 +499,23 @@ def _entries(
 def _is_active(value: Any) -> bool:
     """Matomo's ``active`` flag: ``true`` in JSON (``"1"`` from older servers)."""
     return str(value).lower() in ("1", "true")
+
+
+def _in_requests(entries: Sequence[_Entry], size: int, most: int) -> Iterator[list[_Entry]]:
+    """Entries ``(call, ..., expected rows)`` in order, cut into requests.
+
+    At most ``size`` calls and about ``most`` rows a request (a call with more goes alone).
+    """
+    group: list[_Entry] = []
+    group_rows = 0
+    for entry in entries:
+        if group and (len(group) == size or group_rows + entry[-1] > most):
+            yield group
+            group, group_rows = [], 0
+        group.append(entry)
+        group_rows += entry[-1]
+    if group:
+        yield group
 
 
 def _call_key(call: ApiCall) -> Key:

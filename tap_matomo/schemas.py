@@ -69,10 +69,13 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
         return None
     if value is True:
         return 1
-    if isinstance(value, str):
-        return _text_number(value, json_type)
     number: float
-    if isinstance(value, int | float):
+    if isinstance(value, str):
+        parsed = _text_number(value)
+        if parsed is None:
+            return None
+        number = parsed
+    elif isinstance(value, int | float):
         number = value
     else:
         return None
@@ -86,18 +89,13 @@ def to_number(value: Any, json_type: str = "number") -> int | float | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _text_number(value: str, json_type: str) -> int | float | None:
-    """:func:`to_number` of a text. Cached: Matomo's texts are mostly a few small counts."""
+def _text_number(value: str) -> float | None:
+    """The number a metric text says, or None. Cached: Matomo's are mostly a few small counts."""
     text = value.strip().replace("\u00a0", "").replace(",", "")
     try:
-        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         return None
-    if not math.isfinite(number):
-        return None  # JSON has no NaN or infinity
-    if json_type == "integer" and number.is_integer():
-        return int(number)
-    return number
 
 
 def iso_timestamp(timestamp: Any) -> str | None:
