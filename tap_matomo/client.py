@@ -14,6 +14,7 @@ auth in front of Matomo) are masked wherever the URL is shown, as the token is.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import json
 import logging
@@ -264,8 +265,7 @@ class MatomoClient:
                     timeout=(min(CONNECT_TIMEOUT_SECONDS, self.timeout), self.timeout),
                     stream=True,
                 )
-                # What `response.content` does, in reads of BODY_READ_BYTES (errors the same)
-                response._content = b"".join(response.iter_content(BODY_READ_BYTES))
+                response._content = _read_body(response, started + self.timeout)
                 timer.tags[metrics.Tag.HTTP_STATUS_CODE] = response.status_code
                 ok = response.status_code < 400
                 timer.tags[metrics.Tag.STATUS] = (
@@ -273,7 +273,7 @@ class MatomoClient:
                 )
         except requests.exceptions.Timeout as exc:
             raise MatomoTransientError(
-                f"{method}: no answer from {self.shown_url} within {self.timeout:g}s "
+                f"{method}: no complete answer from {self.shown_url} within {self.timeout:g}s "
                 "(`request_timeout`)",
                 kind=TIMEOUT,
             ) from exc
@@ -429,6 +429,39 @@ def _bounded(value: float, low: float, high: float) -> float:
     """``value`` within ``[low, high]``; NaN is ``low`` (it compares false with everything)."""
     number = float(value)
     return low if math.isnan(number) else min(max(number, low), high)
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """The whole body by ``deadline`` (``time.monotonic``), else ``requests``' ReadTimeout.
+
+    What ``response.content`` does, in reads of BODY_READ_BYTES (errors the same). The read
+    timeout bounds each socket read only: a server (or a proxy) that sends a few bytes now and
+    then would keep one answer coming for days. At the deadline a watchdog shuts the socket
+    down, which ends the read at once.
+    """
+    expired = threading.Event()
+
+    def stop() -> None:
+        expired.set()
+        # the read may have just ended and given its connection back: nothing to stop then
+        with contextlib.suppress(Exception):
+            response.raw.shutdown()
+
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), stop)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        body = b"".join(response.iter_content(BODY_READ_BYTES))
+    except requests.exceptions.RequestException:
+        if not expired.is_set():
+            raise
+        body = b""
+    finally:
+        watchdog.cancel()
+    if expired.is_set():
+        response.close()
+        raise requests.exceptions.ReadTimeout("the whole answer did not arrive in time")
+    return body
 
 
 def _connect_failure(exc: requests.exceptions.RequestException) -> str | None:

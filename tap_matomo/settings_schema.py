@@ -330,8 +330,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=MAX_REQUEST_TIMEOUT_SECONDS),
         default=300,
         title="Request timeout",
-        description="Seconds to wait for one answer (at most a day); Matomo may archive on "
-        "request.",
+        description="Seconds to wait for one whole answer (at most a day); Matomo may archive "
+        "on request.",
     ),
     th.Property(
         "max_tries",

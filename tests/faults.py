@@ -52,6 +52,7 @@ KINDS = (
     "truncated_json",
     "connection_reset",
     "slow_answer",
+    "trickled_answer",
     "matomo_error_200",
     "matomo_error_500",
     "bulk_sub_answer",  # drawn per sub-answer, not per request
@@ -70,6 +71,8 @@ class FaultPlan:
     slow_seconds: float = 1.2
     #: The Retry-After header of the kinds that send one (seconds).
     retry_after: str = "1"
+    #: The kinds drawn from (all by default).
+    kinds: tuple[str, ...] = KINDS
     #: How many faults of each kind were injected.
     injected: Counter[str] = field(default_factory=Counter)
 
@@ -88,7 +91,7 @@ class FaultPlan:
                 self._answered = True
                 return None
             if not self._round:
-                self._round = [k for k in KINDS if k != "bulk_sub_answer"]
+                self._round = [k for k in self.kinds if k != "bulk_sub_answer"]
                 self._random.shuffle(self._round)
             eligible = [k for k in self._round if self._answered or k not in NOT_FIRST]
             if not eligible:
@@ -119,6 +122,8 @@ class FaultPlan:
         elif kind == "slow_answer":
             time.sleep(self.slow_seconds)
             _send(handler, 200, real_answer(), "application/json")  # nobody is waiting
+        elif kind == "trickled_answer":
+            _trickle(handler, real_answer(), self.slow_seconds * 10)
         elif kind == "truncated_json":
             body = real_answer()
             _send(handler, 200, body[: max(1, len(body) // 2)], "application/json")
@@ -157,6 +162,30 @@ def _send(
         handler.wfile.write(data)
     except OSError:  # the client gave up waiting (a slow answer)
         handler.close_connection = True
+
+
+def _trickle(handler: BaseHTTPRequestHandler, body: str, most_seconds: float) -> None:
+    """A byte every 0.1 s: each read gets data in time, the answer never comes whole.
+
+    As a stuck proxy or a server swapping to death does. Stops when the client hangs up, or
+    after ``most_seconds`` (then the answer is cut short).
+    """
+    data = body.encode()
+    handler.close_connection = True
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    stop = time.monotonic() + most_seconds
+    try:
+        for index in range(len(data)):
+            if time.monotonic() > stop:
+                return
+            handler.wfile.write(data[index : index + 1])
+            handler.wfile.flush()
+            time.sleep(0.1)
+    except OSError:  # the client gave up waiting
+        return
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:

@@ -30,6 +30,7 @@ from tap_matomo.settings_schema import MAX_TRIES
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config
 from tests.fake_matomo import TOKEN, FakeMatomo, recorded_body
+from tests.faults import FaultPlan
 
 SUMMARY_DAY = ApiCall(
     "VisitsSummary.get",
@@ -482,6 +483,28 @@ def test_a_slow_answer_is_a_timeout_retried_then_named(fake: FakeMatomo) -> None
     assert "within 0.5s" in message
     assert "`request_timeout`" in message
     assert len(waits) == 1  # tried twice, waited once
+    assert TOKEN not in message
+
+
+def test_an_answer_trickling_in_is_cut_at_request_timeout() -> None:
+    """`request_timeout` bounds the whole answer, not each socket read.
+
+    The fake sends a byte every 0.1 s, so that every read gets data in time: without a
+    deadline for the whole answer the client waited for the fake to give up (12 s here, days
+    for a real answer).
+    """
+    plan = FaultPlan(rate=1.0, seed=1, kinds=("trickled_answer",))
+    with FakeMatomo(fault_plan=plan) as server:
+        client = client_for(server, timeout=0.5, max_tries=2, sleep=lambda seconds: None)
+        started = time.monotonic()
+        with pytest.raises(MatomoError) as failure:
+            client.call(SUMMARY_DAY)
+        elapsed = time.monotonic() - started
+    message = str(failure.value)
+    assert "giving up after 2 tries" in message
+    assert "within 0.5s (`request_timeout`)" in message
+    assert elapsed < 3.0  # two tries of 0.5 s, and the time to start them
+    assert plan.injected["trickled_answer"] == 2
     assert TOKEN not in message
 
 
