@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -103,6 +104,13 @@ class MatomoCommand(SingerCommand):
             )
         elif isinstance(exc, DiscoveryError):
             message = f"The catalog: {exc} Run `{self.name} --discover` for a valid catalog."
+        elif isinstance(exc, BrokenPipeError):
+            _drop_stdout()
+            message = (
+                "The output was closed while the tap wrote to it (broken pipe): the program "
+                "reading it (the target) stopped; see its own error. A sync run again resumes "
+                "from the last STATE message the target stored."
+            )
         else:
             message = (
                 f"Unexpected error ({type(exc).__name__}: {exc}). This is a bug in tap-matomo: "
@@ -113,3 +121,14 @@ class MatomoCommand(SingerCommand):
         line = " ".join(mask_secrets(message, self.known_config).split())
         self.logger.error("%s", line)
         raise click.exceptions.Exit(code)
+
+
+def _drop_stdout() -> None:
+    """Send what is left of stdout to /dev/null: its reader is gone.
+
+    Else Python's flush of stdout at exit fails again, with a line of its own.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

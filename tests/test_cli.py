@@ -63,6 +63,31 @@ def test_wrong_token_one_error_line_exit_1_one_request(fake: FakeMatomo, tmp_pat
     assert '"type":"RECORD"' not in result.stdout.replace(" ", "")
 
 
+def test_a_target_that_stops_reading_gets_one_line_not_a_bug_report(tmp_path: Path) -> None:
+    """`tap-matomo | target` where the target dies: one ERROR line naming the output, exit 1."""
+    with FakeMatomo(synthesize=True) as server:
+        config = {"url": server.url, "token_auth": TOKEN, "site_ids": [1, 2, 3]}
+        config |= {"start_date": "2026-11-01", "end_date": "2026-11-26"}
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(config))
+        command = [sys.executable, "-m", "tap_matomo", "--config", str(path)]
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith('{"type":"SCHEMA"')
+            process.stdout.close()  # the target died after its first line
+            _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    errors = error_lines(stderr)
+    assert len(errors) == 1, stderr[-2000:]
+    assert "broken pipe" in errors[0]
+    assert "bug" not in errors[0]
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr
+    assert TOKEN not in stderr
+
+
 def test_unreachable_server_fails_clearly(tmp_path: Path) -> None:
     config = {
         "url": "http://127.0.0.1:9",

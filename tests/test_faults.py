@@ -1,10 +1,10 @@
 """The fault suite: syncs through a Matomo having a bad day lose no row and duplicate none.
 
 The fake injects every fault kind of ``tests/faults.py`` (HTTP 5xx and 429 with and without
-Retry-After, HTML pages, truncated JSON, connection resets, answers slower than or trickling in
-`request_timeout`, Matomo's database and PHP limit errors as whole answers and as bulk
-sub-answers) into 30 % of the requests and sub-answers; and a real ``tap-matomo`` process is
-killed with SIGKILL mid-run and resumed from its last STATE message.
+Retry-After, HTML pages, truncated JSON, connection resets, answers not whole within
+`request_timeout` (slow, or trickling in), Matomo's database and PHP limit errors as whole
+answers and as bulk sub-answers) into 30 % of the requests and sub-answers; and a real
+``tap-matomo`` process is killed with SIGKILL mid-run and resumed from its last STATE message.
 """
 
 from __future__ import annotations
