@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +46,8 @@ from tap_matomo.streams.users_flow import UsersFlowStream
 from tap_matomo.streams.visits import drop_identity_from_catalog, visit_streams
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from jsonschema import ValidationError
 
 #: The class that turns the answers of a catalog entry into rows (`ReportSpec.stream_class`).
@@ -208,6 +212,22 @@ class TapMatomo(Tap):
         self._forget_future_bookmarks(bookmarks)
         with fewer_collections():
             super().sync_all()
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Stop on SIGTERM or SIGINT as the SDK does (one last STATE message), as a failure.
+
+        The SDK exits with code 0, so a scheduler that stopped a run (a timeout, a cancel)
+        took it for a complete one. Exit code 128 + the signal's number, as shells give.
+        """
+        with contextlib.suppress(SystemExit):
+            super()._handle_termination(signum, frame)
+        self.logger.error(
+            "Stopped by %s before the end of the sync; the last STATE message covers every "
+            "record written, and a run started again resumes from it.",
+            signal.Signals(signum).name,
+        )
+        raise SystemExit(128 + signum)
 
     def _forget_future_bookmarks(self, bookmarks: list[Bookmark]) -> None:
         """Warn of each bookmark after its site's today, and read its partition from the start.

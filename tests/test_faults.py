@@ -214,6 +214,40 @@ def test_a_sync_killed_and_resumed_from_its_last_state_loses_no_key(
     assert last_state(found) == served.final_state
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_sync_stopped_by_a_signal_fails_and_resumes_from_its_last_state(
+    served: Served, signum: signal.Signals
+) -> None:
+    """A scheduler's stop (SIGTERM) or Ctrl-C: exit 128 + signal, one ERROR line, a last STATE.
+
+    The SDK exited with 0, so a stopped run passed for a complete one. The run resumed from
+    that STATE emits every key of a run never stopped, and ends with the same state.
+    """
+    workdir = served.workdir
+    name = f"stopped_{signum.name}"
+    process = tap_process(workdir, name, None)
+    out = workdir / f"{name}.out"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and out.read_bytes().count(b"\n") < 300:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    process.send_signal(signum)
+    assert process.wait(timeout=30) == 128 + signum
+    stderr = (workdir / f"{name}.err").read_text()
+    errors = [line for line in stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, stderr[-2000:]
+    assert f"Stopped by {signum.name}" in errors[0]
+    assert "Traceback" not in stderr
+    found = messages(out)
+    assert found[-1]["type"] == "STATE"  # the SDK's last STATE, after every record written
+    emitted = keys(found)
+    assert emitted < served.keys  # stopped before the end
+    assert not run_until(workdir, f"{name}.resumed", last_state(found), None)
+    resumed = messages(workdir / f"{name}.resumed.out")
+    assert emitted | keys(resumed) == served.keys
+    assert last_state(resumed) == served.final_state
+
+
 # -- the wrong server, at the command line ----------------------------------------------------
 
 
