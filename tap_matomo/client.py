@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin
 
 import msgspec
 import requests
@@ -264,6 +264,7 @@ class MatomoClient:
                     data=body,
                     timeout=(min(CONNECT_TIMEOUT_SECONDS, self.timeout), self.timeout),
                     stream=True,
+                    allow_redirects=False,  # see _redirect
                 )
                 response._content = _read_body(response, started + self.timeout)
                 timer.tags[metrics.Tag.HTTP_STATUS_CODE] = response.status_code
@@ -321,6 +322,8 @@ class MatomoClient:
                 error.retry_after = retry_after
             raise error
         kind = _body_kind(text or "", decoded)
+        if 300 <= status < 400:
+            raise self._redirect(response)
         if status in TRANSIENT_STATUSES:
             raise MatomoTransientError(
                 f"{method}: HTTP {status} from Matomo ({kind})",
@@ -367,6 +370,24 @@ class MatomoClient:
             "`url`: it should be the address of the Matomo installation, where its index.php "
             "lives (e.g. https://analytics.example.com or https://example.com/matomo), not the "
             f"website it tracks.{hint}"
+        )
+
+    def _redirect(self, response: requests.Response) -> MatomoUrlError:
+        """A redirect is not followed: it names the address to put in `url` instead.
+
+        Followed, a 301 or 302 turns the POST into a GET without its body, so Matomo answers
+        as if the token were wrong; a 307 or 308 would send the token to another address.
+        """
+        location = response.headers.get("location")
+        if not location:
+            return self._not_matomo(f"HTTP {response.status_code} without a Location", 300)
+        target = urljoin(response.url, location).split("?")[0].split("#")[0]
+        target = target.removesuffix("index.php").rstrip("/")
+        return MatomoUrlError(
+            f"`url`: {self.shown_url}/index.php redirects (HTTP {response.status_code}) to "
+            f"{self._scrub(target)}/index.php. Set `url` to {self._scrub(target)} if Matomo "
+            "answers there: the tap does not follow redirects, which drop the token (or send "
+            "it elsewhere)."
         )
 
     def _scrub(self, text: str) -> str:

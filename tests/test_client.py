@@ -486,6 +486,28 @@ def test_a_slow_answer_is_a_timeout_retried_then_named(fake: FakeMatomo) -> None
     assert TOKEN not in message
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_followed_and_names_where_it_goes(fake: FakeMatomo, status: int) -> None:
+    """`url` names the address Matomo answers at; nothing reaches the redirect's target.
+
+    Followed, a 301/302 turned the POST into a GET without the token (Matomo then says the
+    token is wrong), and a 307/308 sent the token to the new address.
+    """
+    with FakeMatomo() as elsewhere:
+        other = elsewhere.url
+        location = f"{other}/matomo/index.php?module=API&token_auth={TOKEN}"
+        fake.fail_next(status, "", headers={"Location": location})
+        with pytest.raises(MatomoUrlError) as failure:
+            client_for(fake).call(SUMMARY_DAY)
+        assert elsewhere.requests == []
+    message = str(failure.value)
+    assert message.startswith("`url`: ")
+    assert f"redirects (HTTP {status}) to {other}/matomo/index.php" in message
+    assert f"Set `url` to {other}/matomo if Matomo answers there" in message
+    assert len(fake.requests) == 1  # not retried
+    assert TOKEN not in message
+
+
 def test_an_answer_trickling_in_is_cut_at_request_timeout() -> None:
     """`request_timeout` bounds the whole answer, not each socket read.
 
