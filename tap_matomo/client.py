@@ -406,12 +406,12 @@ def _json_body(response: requests.Response) -> tuple[Any, str | None]:
     if _is_utf8(response.encoding):
         try:
             return msgspec.json.decode(response.content), None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             pass
     text = response.text
     try:
         return json.loads(text), None
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than any answer of Matomo's
         return None, text
 
 

@@ -508,6 +508,19 @@ def test_a_redirect_is_not_followed_and_names_where_it_goes(fake: FakeMatomo, st
     assert TOKEN not in message
 
 
+def test_an_answer_nested_deeper_than_python_can_decode_is_a_malformed_answer(
+    fake: FakeMatomo,
+) -> None:
+    """Not a RecursionError reported as a bug: a malformed answer, retried, then named."""
+    deep = "[" * 100_000 + "]" * 100_000
+    fake.fail_next(200, deep, content_type="application/json")
+    client = client_for(fake, max_tries=1)
+    with pytest.raises(MatomoError) as failure:
+        client.call(SUMMARY_DAY)
+    assert "expected JSON" in str(failure.value)
+    assert "giving up after 1 try" in str(failure.value)
+
+
 def test_an_answer_trickling_in_is_cut_at_request_timeout() -> None:
     """`request_timeout` bounds the whole answer, not each socket read.
 
