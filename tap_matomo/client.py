@@ -84,6 +84,14 @@ class ApiCall:
     method: str
     params: Mapping[str, str] = field(default_factory=dict)
 
+    @functools.cached_property
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The call as a dict key: its method and parameters, whatever their order.
+
+        Kept once made: the read-ahead looks calls up many times each.
+        """
+        return self.method, tuple(sorted(self.params.items()))
+
     def query_string(self) -> str:
         """Render the call as the inner URL of an ``API.getBulkRequest``."""
         return urlencode({"method": self.method, **self.params}, quote_via=quote)

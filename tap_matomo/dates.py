@@ -7,6 +7,7 @@ so that no period is requested twice and one response stays a reasonable size.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ MATOMO_FIRST_DAY = date(1991, 8, 6)
 _MANUAL_OFFSET = re.compile(r"^UTC(?P<offset>[+-]\d+(?:\.\d+)?)?$")
 
 
+@functools.lru_cache(maxsize=1024)
 def site_timezone(name: str) -> pendulum.Timezone | pendulum.FixedTimezone:
     """Return a timezone for a Matomo site timezone: an Olson name or a manual ``UTC+5.5``."""
     if match := _MANUAL_OFFSET.match(name.strip()):

@@ -188,11 +188,15 @@ class MatomoRun:
 
     def site(self, site_id: int) -> Site:
         """One configured site by id."""
-        for site in self.sites:
-            if site.site_id == site_id:
-                return site
-        msg = f"site {site_id} is not among the configured sites"
-        raise KeyError(msg)
+        site = self._sites_by_id.get(site_id)
+        if site is None:
+            msg = f"site {site_id} is not among the configured sites"
+            raise KeyError(msg)
+        return site
+
+    @cached_property
+    def _sites_by_id(self) -> dict[int, Site]:
+        return {site.site_id: site for site in self.sites}
 
     def goals(self, site_id: int) -> list[dict[str, Any]]:
         """The goals a site defines (``Goals.getGoals``), in goal id order.
@@ -303,14 +307,14 @@ class MatomoRun:
 
     def is_fetched(self, call: ApiCall) -> bool:
         """True when the call was sent ahead (answered or in flight) and waits for :meth:`fetch`."""
-        return _call_key(call) in self._ahead
+        return call.key in self._ahead
 
     def held_rows(self, besides: Sequence[ApiCall] = ()) -> int:
         """Rows of the answers sent ahead and not taken yet (but ``besides``).
 
         Those of answers that arrived are counted, the others expected.
         """
-        skip = {_call_key(call) for call in besides}
+        skip = {call.key for call in besides}
         return sum(held.count() for key, held in self._ahead.items() if key not in skip)
 
     def forget_before(self, position: Position) -> None:
@@ -333,7 +337,7 @@ class MatomoRun:
         """
         new: dict[Key, tuple[ApiCall, Position, int]] = {}
         for call, position, rows in calls:
-            key = _call_key(call)
+            key = call.key
             if key not in self._ahead:
                 new.setdefault(key, (call, position, rows))
         # side by side, a request holds about its share of READ_AHEAD_ROWS: the first answers
@@ -345,7 +349,7 @@ class MatomoRun:
             batch = [call for call, _, _ in group]
             future = self.pool.submit(lambda batch=batch: self._request(batch))
             for index, (call, position, rows) in enumerate(group):
-                self._ahead[_call_key(call)] = _Held(future, index, position, rows)
+                self._ahead[call.key] = _Held(future, index, position, rows)
 
     def fetch(
         self, calls: Sequence[ApiCall], rows: Sequence[int] | None = None
@@ -360,7 +364,7 @@ class MatomoRun:
         expected = list(rows) if rows is not None else [0] * len(calls)
         pending: list[tuple[ApiCall, int]] = []
         for call, call_rows in zip(calls, expected, strict=True):
-            held = self._ahead.pop(_call_key(call), None)
+            held = self._ahead.pop(call.key, None)
             if held is None:
                 pending.append((call, call_rows))
                 continue
@@ -516,10 +520,6 @@ def _in_requests(entries: Sequence[_Entry], size: int, most: int) -> Iterator[li
         group_rows += entry[-1]
     if group:
         yield group
-
-
-def _call_key(call: ApiCall) -> Key:
-    return call.method, tuple(sorted(call.params.items()))
 
 
 def _row_total(answer: Any) -> int:

@@ -64,6 +64,15 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
         return
     out_of_calls = False
     for other, following, where in _upcoming(stream, context):
+        calls = other.sent_ahead.get(where[1])
+        if calls is not None:  # all sent, and so until its turn: counted, not planned again
+            if count + calls > capacity:
+                out_of_calls = True
+                break
+            if rows > READ_AHEAD_ROWS:
+                break
+            count += calls
+            continue
         if other.unseen and (other is stream or where[1] > 0):
             continue  # its first partition's answer sizes the others' calls
         if other.spec.variants_of and run.lists_pending(other.spec.variants_of.entries):
@@ -73,6 +82,10 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
         except MatomoError:
             break  # e.g. a missing plugin: that stream says so when its turn comes
         new = [(p, other.expected_rows(p)) for p in more if not run.is_fetched(p.call)]
+        if not new and not other.unseen:
+            # the scan passes a partition up to 2 x capacity times before its turn: once its
+            # plan is whole (its report seen) and sent, it is only counted
+            other.sent_ahead[where[1]] = len(more)
         added = sum(expected for _, expected in new)
         if count + len(more) > capacity:
             out_of_calls = True

@@ -105,6 +105,9 @@ class ReportStream(MatomoStream):
         self._partition_read = False
         #: The plan of each partition, by context and flattening (see :meth:`_partition_plan`).
         self._plans: dict[tuple[Any, ...], list[PlannedCall] | None] = {}
+        #: Partitions (by index) whose calls to read ahead were all sent, with their number
+        #: (read_ahead.py); cleared when the plans change (flattening refused)
+        self.sent_ahead: dict[int, int] = {}
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
         self.primary_keys = primary_keys(spec)
         self.selected_by_default = spec.selected_by_default
@@ -448,8 +451,8 @@ class ReportStream(MatomoStream):
         now = period_rows(self.spec, self.run, flattened=rest[0].flattened)
         size = periods_per_call(now, self.run.settings.max_periods_per_request)
         planned_size = max(p.periods for p in rest)
-        if planned_size <= size < 2 * planned_size:
-            return planned  # not too big, and not worth fewer calls
+        if planned_size <= size and (size < 2 * planned_size or len(rest) == 1):
+            return planned  # not too big, and not worth fewer calls (or one call already)
         if any(self.run.is_fetched(p.call) for p in rest):
             return planned
         site = self.run.site(int(context["site_id"]))
@@ -486,6 +489,7 @@ class ReportStream(MatomoStream):
                 error.detail,
             )
         self._flat_refused = True
+        self.sent_ahead.clear()  # the calls sent were flattened: the next ones are not
         plain = plan.unflattened()
         try:
             return plain, self.run.client.call(plain.call)
