@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
-from singer_sdk.singerlib import RecordMessage
+from singer_sdk.helpers._state import StateWriter
+from singer_sdk.singerlib import RecordMessage, StateMessage
 from singer_sdk.singerlib.encoding.simple import Message
 from typing_extensions import override
 
@@ -67,7 +68,7 @@ class SingerWriter(MsgSpecWriter):
             self._write(self.format_message(message), flush=True)
 
     @staticmethod
-    def _write(line: bytearray, *, flush: bool) -> None:
+    def _write(line: bytes | bytearray, *, flush: bool) -> None:
         """Write the encoder's shared buffer now (the next message reuses it)."""
         out = sys.stdout
         binary = getattr(out, "buffer", None)
@@ -77,3 +78,25 @@ class SingerWriter(MsgSpecWriter):
             binary.write(line)
         if flush:
             out.flush()
+
+
+class StateLines(StateWriter):
+    """The SDK's STATE writer, remembering the last line written instead of the state.
+
+    The SDK skips a STATE message equal to the last one, which it keeps as a deep copy of the
+    whole state: with many partitions (sites x report streams) that copy after every STATE
+    cost more than the records (7.7 of 33 s for 150 sites and a day). The line is made anyway;
+    an unchanged state gives the same line.
+    """
+
+    def __init__(self, message_writer: SingerWriter) -> None:
+        super().__init__(message_writer)
+        self._writer = message_writer
+        self._last_line: bytes | None = None
+
+    @override
+    def write_state(self, state: dict[str, Any]) -> None:
+        line = bytes(self._writer.format_message(StateMessage(value=state)))
+        if line != self._last_line:
+            self._writer._write(line, flush=True)
+            self._last_line = line

@@ -33,7 +33,7 @@ from tap_matomo.inputs import (
     read_json_object,
 )
 from tap_matomo.masking import mask_secrets
-from tap_matomo.output import SingerWriter
+from tap_matomo.output import SingerWriter, StateLines
 from tap_matomo.runtime import MatomoRun
 from tap_matomo.settings import OTHER_STREAMS, check_settings, visit_log_settings
 from tap_matomo.settings_schema import CONFIG_SCHEMA
@@ -70,6 +70,12 @@ class TapMatomo(Tap):
     message_writer_class = SingerWriter
     #: Set by :meth:`run_discovery` (`--discover`): the catalog adds the server's own reports.
     live_discovery = False
+
+    @override
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.message_writer, SingerWriter):
+            self._state_writer = StateLines(self.message_writer)
 
     @override
     def discover_streams(self) -> list[Stream]:
