@@ -3,10 +3,10 @@
 `MatomoStream` replaces the SDK's `_process_record` (streams without children),
 `_write_record_message` (catalogs that deselect no property) and `_increment_stream_state`
 (skipped while the bookmark holds the record's value); `SingerWriter` encodes SCHEMA and STATE
-messages without the SDK's deep copy. Each sync here runs twice, once with the SDK's methods put
-back, and must give the same messages, STATE included (the extraction time aside): plain, with
-stream maps (a computed column, a filter, an alias) and with a deselected property, byte for
-byte.
+messages without the SDK's deep copy, and `StateLines` skips an unchanged STATE by its line.
+Each sync here runs twice, once with the SDK's methods put back, and must give the same
+messages, STATE included (the extraction time aside): plain, with stream maps (a computed
+column, a filter, an alias) and with a deselected property, byte for byte.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from singer_sdk import Stream
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.helpers._state import StateWriter
 
-from tap_matomo.output import SingerWriter
+from tap_matomo.output import SingerWriter, StateLines
 from tap_matomo.streams.base import MatomoStream
 from tap_matomo.tap import TapMatomo
 from tests.conftest import base_config, catalog_selecting
@@ -86,6 +87,7 @@ def _sync_both_ways(
                     MatomoStream, "_increment_stream_state", Stream._increment_stream_state
                 )
                 patch.setattr(SingerWriter, "serialize_message", MsgSpecWriter.serialize_message)
+                patch.setattr(StateLines, "write_state", StateWriter.write_state)
             runs.append(_run(config, catalog))
     fast, sdk_path = runs
     assert fast == sdk_path  # byte for byte
