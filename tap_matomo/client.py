@@ -302,7 +302,7 @@ class MatomoClient:
                 ) from None
             raise MatomoTransientError(
                 f"{method}: could not reach Matomo at {self.shown_url} "
-                f"({reason or type(exc).__name__}). Check `url` and the network.",
+                f"({reason or type(exc).__name__})",
                 kind=NETWORK,
             ) from exc
         self._connected = True
