@@ -81,8 +81,15 @@ class MatomoRun:
         self.missing_plugins: set[str] = set()
         #: Answers fetched ahead (see :meth:`prefetch`), by call, until :meth:`fetch` takes them.
         self._ahead: dict[Key, _Held] = {}
+        #: Of those, the ones whose rows are still expected (in flight, or not looked at since
+        #: they arrived), and the rows of the others (see :meth:`held_rows`).
+        self._uncounted: dict[Key, _Held] = {}
+        self._counted_rows = 0
         #: The most rows one period of each method has answered in this run.
         self._rows_per_period: dict[str, int] = {}
+        #: How many times a method's most rows per period grew: plans cut from them are only
+        #: worth checking again when it has (see ``ReportStream._partition_plan``).
+        self.learned = 0
         #: Rows and periods answered by each method in this run (their ratio: the mean).
         self._rows_seen: dict[str, tuple[int, int]] = {}
         self._learning = threading.Lock()
@@ -314,8 +321,19 @@ class MatomoRun:
 
         Those of answers that arrived are counted, the others expected.
         """
-        skip = {call.key for call in besides}
-        return sum(held.count() for key, held in self._ahead.items() if key not in skip)
+        # answers that arrived since the last look are counted once, then kept in a total:
+        # this is asked at every partition, of up to a few hundred answers held
+        for key, held in list(self._uncounted.items()):
+            held.count()
+            if held.counted:
+                del self._uncounted[key]
+                self._counted_rows += held.rows
+        total = self._counted_rows + sum(held.rows for held in self._uncounted.values())
+        for key in {call.key for call in besides}:
+            held = self._ahead.get(key)
+            if held is not None:
+                total -= held.rows
+        return total
 
     def forget_before(self, position: Position) -> None:
         """Drop answers sent ahead for partitions synced before ``position``.
@@ -324,7 +342,7 @@ class MatomoRun:
         stream skipped since (a missing plugin); nothing will take them.
         """
         for key in [k for k, held in self._ahead.items() if held.position < position]:
-            del self._ahead[key]
+            self._let_go(key)
 
     def prefetch(self, calls: Sequence[tuple[ApiCall, Position, int]]) -> None:
         """Send calls ahead in bulk requests (e.g. the next sites' and streams') for :meth:`fetch`.
@@ -349,7 +367,8 @@ class MatomoRun:
             batch = [call for call, _, _ in group]
             future = self.pool.submit(lambda batch=batch: self._request(batch))
             for index, (call, position, rows) in enumerate(group):
-                self._ahead[call.key] = _Held(future, index, position, rows)
+                held = self._ahead[call.key] = _Held(future, index, position, rows)
+                self._uncounted[call.key] = held
 
     def fetch(
         self, calls: Sequence[ApiCall], rows: Sequence[int] | None = None
@@ -364,7 +383,7 @@ class MatomoRun:
         expected = list(rows) if rows is not None else [0] * len(calls)
         pending: list[tuple[ApiCall, int]] = []
         for call, call_rows in zip(calls, expected, strict=True):
-            held = self._ahead.pop(call.key, None)
+            held = self._let_go(call.key)
             if held is None:
                 pending.append((call, call_rows))
                 continue
@@ -375,6 +394,13 @@ class MatomoRun:
             yield call, answer
             del answer, results  # not held here while the next answer is fetched
         yield from self._send(pending)
+
+    def _let_go(self, key: Key) -> _Held | None:
+        """Take an answer sent for ahead out of those held (None: it was not)."""
+        held = self._ahead.pop(key, None)
+        if held is not None and self._uncounted.pop(key, None) is None:
+            self._counted_rows -= held.rows
+        return held
 
     def _send(
         self, calls: Sequence[tuple[ApiCall, int]]
@@ -408,6 +434,7 @@ class MatomoRun:
             for method, rows, total, periods in seen:
                 if rows > self._rows_per_period.get(method, 0):
                     self._rows_per_period[method] = rows
+                    self.learned += 1
                 if periods:
                     before = self._rows_seen.get(method, (0, 0))
                     self._rows_seen[method] = (before[0] + total, before[1] + periods)

@@ -210,3 +210,38 @@ def test_calls_sent_ahead_side_by_side_hold_a_share_of_the_read_ahead_rows(
     assert all(isinstance(answer, dict) and answer["nb_visits"] > 0 for _, answer in answers)
     assert len(sent) == requests
     assert sorted(call["date"] for request in sent for call in request) == days
+
+
+def test_rows_held_ahead_are_expected_until_answered_then_counted_until_taken() -> None:
+    """`held_rows` keeps a total of the answers looked at: the same as counting them all."""
+    days = [f"2026-11-{day}" for day in range(21, 27)]
+    calls = [
+        ApiCall("VisitsSummary.get", {"idSite": "1", "period": "day", "date": day}) for day in days
+    ]
+    release = threading.Event()
+    with FakeMatomo(synthesize=True) as server:
+        handle = server._handle
+
+        def held_back(handler: Any) -> None:
+            release.wait(10)
+            handle(handler)
+
+        server._handle = held_back  # type: ignore[method-assign]
+        run = MatomoRun(base_config(server, max_concurrent_requests=3))
+        run.prefetch([(call, (0, index), 500) for index, call in enumerate(calls)])
+        assert run.held_rows() == 6 * 500  # in flight: the rows expected
+        assert run.held_rows(besides=calls[:2]) == 4 * 500
+        release.set()
+        answers = list(run.fetch(calls[:1]))  # waits for its request; the others arrive too
+        deadline = time.monotonic() + 10
+        while any(not held.future.done() for held in run._ahead.values()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # a day of VisitsSummary.get is one object of metrics: one row each
+        assert run.held_rows() == 5
+        assert run.held_rows(besides=calls[1:3]) == 3
+        run.forget_before((0, 3))  # days 2 and 3 read ahead for a plan that changed
+        assert run.held_rows() == 3
+        assert [call for call, _ in run.fetch(calls[3:])] == calls[3:]
+        assert run.held_rows() == 0
+    assert [call for call, _ in answers] == calls[:1]

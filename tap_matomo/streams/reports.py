@@ -105,6 +105,8 @@ class ReportStream(MatomoStream):
         self._partition_read = False
         #: The plan of each partition, by context and flattening (see :meth:`_partition_plan`).
         self._plans: dict[tuple[Any, ...], list[PlannedCall] | None] = {}
+        #: What the run had learnt (``MatomoRun.learned``) when each plan was last cut.
+        self._planned_with: dict[tuple[Any, ...], int] = {}
         #: Partitions (by index) whose calls to read ahead were all sent, with their number
         #: (read_ahead.py); cleared when the plans change (flattening refused)
         self.sent_ahead: dict[int, int] = {}
@@ -319,10 +321,14 @@ class ReportStream(MatomoStream):
         before its turn, and chunk sizes follow what the run has learnt meanwhile.
         """
         key = (tuple(sorted(context.items())), self.flattened)
+        learned = self.run.learned
         if key not in self._plans:
             self._plans[key] = self._new_plan(context)
-        elif planned := self._plans[key]:
+        elif (planned := self._plans[key]) and self._planned_with.get(key) != learned:
+            # cut again only once the run learnt a report's size since (the read-ahead asks
+            # for the plans of the partitions ahead at every partition)
             self._plans[key] = self._replan(planned, context)
+        self._planned_with[key] = learned
         return self._plans[key]
 
     def _new_plan(self, context: Context) -> list[PlannedCall] | None:
