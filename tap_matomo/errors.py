@@ -175,20 +175,25 @@ _SEGMENT_HINT = (
 def classify_error(
     message: str, *, status: int = 200, method: str | None = None
 ) -> MatomoError | MatomoTransientError:
-    """Return the exception that matches a Matomo error message and HTTP status."""
-    text = html.unescape(message).strip()
-    if any(marker in text for marker in _SEGMENT_MARKERS):
+    """Return the exception that matches a Matomo error message and HTTP status.
+
+    The whole message is classified; messages show at most SHOWN_MESSAGE_CHARS of it (Matomo
+    in development mode adds a backtrace, a plugin or a proxy may answer pages of text).
+    """
+    whole = html.unescape(message).strip()
+    if any(marker in whole for marker in _SEGMENT_MARKERS):
         # Before the access check: Matomo 5 may answer a segment's permission error with 401.
-        return MatomoSegmentError(text + _SEGMENT_HINT, method=method)
-    if any(marker in text for marker in _AUTH_MARKERS):
+        return MatomoSegmentError(_shown(whole) + _SEGMENT_HINT, method=method)
+    text = _shown(whole)
+    if any(marker in whole for marker in _AUTH_MARKERS):
         return _auth_error(text, method)
     # Before the status checks: a database or PHP fault is transient whatever the status
     # (200 as an API error, 500 when raised before dispatch, any status a proxy chose).
     kind = (
         DATABASE
-        if _DATABASE_FAULTS.search(text)
+        if _DATABASE_FAULTS.search(whole)
         else PHP_LIMIT
-        if _PHP_LIMITS.search(text)
+        if _PHP_LIMITS.search(whole)
         else None
     )
     if kind is not None:
@@ -200,9 +205,9 @@ def classify_error(
         )
     if status in (401, 403):
         return _auth_error(text, method)
-    if match := _PLUGIN_NOT_ENABLED.search(text):
+    if match := _PLUGIN_NOT_ENABLED.search(whole):
         return MatomoPluginNotActivatedError(text, plugin=match.group(1), method=method)
-    if any(marker in text for marker in _NO_DATA_MARKERS):
+    if any(marker in whole for marker in _NO_DATA_MARKERS):
         return MatomoNoDataError(text, method=method)
     if status == 429 or status >= 500:
         return MatomoTransientError(
@@ -212,6 +217,18 @@ def classify_error(
             kind=RATE_LIMIT if status == 429 else SERVER,
         )
     return MatomoRequestError(text, method=method)
+
+
+#: Characters of a Matomo error message shown in messages and logs.
+SHOWN_MESSAGE_CHARS = 1000
+
+
+def _shown(text: str) -> str:
+    """The message, cut to SHOWN_MESSAGE_CHARS characters with a word of what was left out."""
+    if len(text) <= SHOWN_MESSAGE_CHARS:
+        return text
+    left_out = len(text) - SHOWN_MESSAGE_CHARS
+    return f"{text[:SHOWN_MESSAGE_CHARS]}... ({left_out:,} more characters not shown)"
 
 
 def _auth_error(text: str, method: str | None) -> MatomoAuthError:

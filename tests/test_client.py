@@ -23,6 +23,7 @@ from tap_matomo.errors import (
     MatomoNoDataError,
     MatomoPluginNotActivatedError,
     MatomoRequestError,
+    MatomoTransientError,
     MatomoUrlError,
     classify_error,
 )
@@ -541,6 +542,19 @@ def test_an_answer_trickling_in_is_cut_at_request_timeout() -> None:
     assert elapsed < 3.0  # two tries of 0.5 s, and the time to start them
     assert plan.injected["trickled_answer"] == 2
     assert TOKEN not in message
+
+
+def test_a_long_error_message_is_classified_whole_and_shown_cut() -> None:
+    """Matomo in development mode adds a backtrace: the line stays readable, the kind right."""
+    backtrace = "#0 /var/www/core/Db.php(123): PDO->query()\n" * 2_000
+    fault = "SQLSTATE[HY000]: General error: 2006 MySQL server has gone away"
+    error = classify_error(f"Boom\n{backtrace}{fault}", status=200, method="VisitsSummary.get")
+    assert isinstance(error, MatomoTransientError)  # the fault at the end was found
+    assert len(str(error)) < 1_200
+    assert str(error).endswith("more characters not shown)")
+    refused = classify_error("x" * 50_000, status=200, method="VisitsSummary.get")
+    assert type(refused) is MatomoRequestError
+    assert "(49,000 more characters not shown)" in str(refused)
 
 
 @pytest.mark.parametrize(
