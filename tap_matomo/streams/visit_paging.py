@@ -56,35 +56,58 @@ def day_start(day: date, tz_name: str) -> int:
     return pendulum.datetime(day.year, day.month, day.day, tz=site_timezone(tz_name)).int_timestamp
 
 
+def one_row(visit: Mapping[str, Any]) -> int:
+    """The rows a visit takes of Matomo's limit without a segment: one."""
+    return 1
+
+
+def segment_rows(visit: Mapping[str, Any]) -> int:
+    """The most rows a visit may take of Matomo's limit with a segment: one per action.
+
+    With an action-level segment Matomo's query has a row per matching action, and the limit
+    counts those rows before they are merged into visits (issues #7784, #7890).
+    """
+    actions = visit.get("actions")
+    counted = int(actions) if isinstance(actions, int | str) and str(actions).isdigit() else 0
+    return max(1, counted, len(visit.get("actionDetails") or ()))
+
+
 @dataclass
 class VisitCursor:
-    """Where the next page starts: a second, and how many visits already seen end at it.
+    """Where the next page starts: a second, and the visits already seen that end at it.
 
     ``minTimestamp`` is strict, so the next request asks for ``second - 1`` and gets the
-    ``seen_at_second`` visits already read at that second first: the limit grows by them.
+    ``seen_at_second`` visits already read at that second first: the limit grows by the rows
+    they take of it (``rows_at_second``: one a visit, or one an action with a segment), so
+    that they never fill a page and hide the visits after them.
     """
 
     second: int
     seen_at_second: int = 0
+    rows_at_second: int = 0
 
     def params(self, page_size: int) -> dict[str, str]:
         """The cursor's part of the request."""
         return {
             "minTimestamp": str(self.second - 1),
-            "filter_limit": str(page_size + self.seen_at_second),
+            "filter_limit": str(page_size + self.rows_at_second),
         }
 
-    def advance(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def advance(
+        self, rows: Sequence[Mapping[str, Any]], rows_of: Callable[[Mapping[str, Any]], int]
+    ) -> None:
         """Move to the last second of a page (rows in ascending time order)."""
-        seconds = [int(row["lastActionTimestamp"]) for row in rows]
-        if not seconds:
+        if not rows:
             return
-        last = max(seconds)
+        last = max(int(row["lastActionTimestamp"]) for row in rows)
+        at_last = [row for row in rows if int(row["lastActionTimestamp"]) == last]
+        taken = sum(rows_of(row) for row in at_last)
         if last > self.second:
             self.second = last
-            self.seen_at_second = seconds.count(last)
+            self.seen_at_second, self.rows_at_second = len(at_last), taken
         else:
-            self.seen_at_second = max(self.seen_at_second, seconds.count(last))
+            self.seen_at_second = max(self.seen_at_second, len(at_last))
+            self.rows_at_second = max(self.rows_at_second, taken)
 
 
 @dataclass
@@ -317,7 +340,7 @@ class VisitLogReader:
             self._visits_read += len(fresh)
             self._actions_read += records - len(fresh)
         before = (day.cursor.second, day.cursor.seen_at_second)
-        day.cursor.advance(rows)
+        day.cursor.advance(rows, segment_rows if self.segment else one_row)
         if len(rows) < limit and not (self.segment and fresh):
             # The day holds no more visits after these. With a segment, Matomo's limit counts
             # rows before merging a visit's matching actions (issues #7784, #7890): a short
