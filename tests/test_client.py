@@ -220,7 +220,7 @@ def test_retry_after_is_honoured_whatever_the_body(
 
 def test_retry_after_as_a_date_waits_until_then(fake: FakeMatomo) -> None:
     later = email.utils.format_datetime(
-        datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=60), usegmt=True
+        datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=60), usegmt=True
     )
     waits: list[float] = []
     fake.fail_next(429, headers={"Retry-After": later})
