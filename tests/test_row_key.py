@@ -8,9 +8,12 @@ PostgreSQL end-to-end test (tests/test_postgres_e2e.py).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
-from tap_matomo.keys import hashed_columns, primary_keys, row_key
+from tap_matomo.catalog import REPORTS
+from tap_matomo.keys import RowKeys, hashed_columns, primary_keys, row_key, row_keys_for
+from tap_matomo.specs import dim
 from tap_matomo.tap import TapMatomo
 from tests.conftest import assert_keyed_by, base_config, run_sync
 from tests.fake_matomo import FakeMatomo
@@ -51,6 +54,31 @@ def test_row_key_is_the_md5_of_the_values_joined_by_unit_separators() -> None:
     assert row_key([3, "x"]) == hashlib.md5(b"3\x1fx").hexdigest()
     assert row_key([None, "x"]) == row_key(["", "x"])
     assert row_key(["a", "b"]) != row_key(["a b"]) != row_key(["ab"])
+
+
+def test_remembered_row_keys_are_the_row_keys_and_stay_bounded() -> None:
+    """A label seen again is not hashed again; the memory of them is cut at ``most``."""
+    keys = RowKeys(most=4)
+    values = [("a",), (1, "a"), ("1", "a"), (None, "a"), ("", "a"), (1.5, "b"), ("a",)]
+    for each in values * 3:
+        assert keys(each) == row_key(each)
+    assert len(keys._known) <= 4
+    many = [(f"page-{i}",) for i in range(10)]
+    assert [keys(each) for each in many] == [row_key(each) for each in many]
+    assert len(keys._known) <= 4
+
+
+def test_row_keys_are_remembered_only_where_equal_values_have_equal_text() -> None:
+    """``1 == 1.0``, but their texts differ: a stream hashing a number column hashes each row."""
+    by_name = {spec.name: spec for spec in REPORTS}
+    assert isinstance(row_keys_for(by_name["actions_page_urls"]), RowKeys)
+    numbers = replace(
+        by_name["actions_page_urls"],
+        dimensions=(*by_name["actions_page_urls"].dimensions, dim("lat", json_type="number")),
+        key_columns=("label", "lat"),
+    )
+    assert row_keys_for(numbers) is row_key
+    assert row_key(("a", 1)) != row_key(("a", 1.0))
 
 
 def test_every_report_stream_with_dimensions_is_keyed_by_row_key() -> None:

@@ -39,7 +39,7 @@ from tap_matomo.errors import (
     MatomoPluginNotActivatedError,
     MatomoRequestError,
 )
-from tap_matomo.keys import ROW_KEY, hashed_columns, primary_keys, row_key
+from tap_matomo.keys import ROW_KEY, hashed_columns, primary_keys, row_keys_for
 from tap_matomo.single_period import single_period_rows
 from tap_matomo.streams.base import MatomoStream
 from tap_matomo.streams.read_ahead import read_ahead, read_lists_ahead
@@ -110,6 +110,8 @@ class ReportStream(MatomoStream):
         #: Partitions (by index) whose calls to read ahead were all sent, with their number
         #: (read_ahead.py); cleared when the plans change (flattening refused)
         self.sent_ahead: dict[int, int] = {}
+        #: The `row_key` of the rows seen (a report repeats its labels on every date).
+        self._row_keys = row_keys_for(spec)
         super().__init__(tap, run, name=spec.name, schema=report_schema(spec))
         self.primary_keys = primary_keys(spec)
         self.selected_by_default = spec.selected_by_default
@@ -293,7 +295,8 @@ class ReportStream(MatomoStream):
         for record in records:
             if hashed:
                 # The item is the partition's, not yet in the record.
-                record[ROW_KEY] = row_key(record.get(c, context.get(c)) for c in hashed)
+                values = tuple([record.get(c, context.get(c)) for c in hashed])
+                record[ROW_KEY] = self._row_keys(values)
             yield record
         if self._partition_read and planned and period != "range":
             self._advance_bookmark(context, planned, period)
