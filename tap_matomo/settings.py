@@ -10,6 +10,7 @@ any request is sent.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -161,6 +162,47 @@ def _check_url(url: str, errors: list[str]) -> None:
         )
 
 
+def _check_user_agent(value: Any, errors: list[str]) -> None:
+    """`user_agent` goes out as a header: one line of Latin-1 text not starting with a blank.
+
+    requests refuses line breaks and a leading blank when the request is sent (which read as a
+    lost connection, retried), and http.client cannot encode text outside Latin-1.
+    """
+    if not isinstance(value, str) or not value:
+        return
+    if "\r" in value or "\n" in value:
+        problem = "holds a line break"
+    elif any((ord(char) < 32 and char != "\t") or ord(char) == 127 for char in value):
+        problem = "holds a control character"
+    elif value[0].isspace():
+        problem = "starts with a space or tab"
+    elif not value.isascii() and not _is_latin_1(value):
+        problem = "holds characters outside Latin-1"
+    else:
+        return
+    errors.append(
+        f"`user_agent`: {value!r} {problem}, which an HTTP header cannot carry; give one line "
+        "of plain text, e.g. `tap-matomo (data team)`, or leave it out for the default."
+    )
+
+
+def _is_latin_1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_numbers(config: dict[str, Any], errors: list[str]) -> None:
+    """No setting is NaN: a JSON file may hold it (Python reads it), and no bound refuses it."""
+    errors += [
+        f"`{key}`: NaN is not a number; give one within the bounds `tap-matomo --about` lists."
+        for key, value in config.items()
+        if isinstance(value, float) and math.isnan(value)
+    ]
+
+
 def _check_token(value: Any, errors: list[str]) -> str:
     """`token_auth`: a non-blank string (surrounding blanks, e.g. a pasted newline, dropped).
 
@@ -227,6 +269,8 @@ def check_settings(config: dict[str, Any]) -> tuple[TapSettings | None, list[str
     _check_url(url, errors)
 
     token_auth = _check_token(config.get("token_auth"), errors)
+    _check_user_agent(config.get("user_agent"), errors)
+    _check_numbers(config, errors)
     site_ids = config.get("site_ids")
     all_sites = bool(config.get("all_sites"))
     if site_ids and all_sites:

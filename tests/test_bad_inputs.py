@@ -35,6 +35,8 @@ SECRETS = (TOKEN, WRONG_TOKEN, URL_PASSWORD)
 
 #: A setting removed from the base config.
 DROP = object()
+#: Not a number, as a JSON file may hold it (``NaN``, which Python's json reads).
+NAN = float("nan")
 
 
 @dataclass
@@ -356,6 +358,15 @@ SETTING_CASES = [
         config={"subtables": [{"stream": "referrers_search_engines", "subtable_id": 0}]},
     ),
     Case("verify-ssl-text", ("`verify_ssl`", "not of type"), config={"verify_ssl": "no"}),
+    # a header value requests refuses was retried as a lost connection for two minutes; one
+    # http.client cannot encode was "a bug in tap-matomo"
+    Case("user-agent-line-break", ("`user_agent`", "line break"), config={"user_agent": "a\nb"}),
+    Case("user-agent-leading-space", ("`user_agent`", "space"), config={"user_agent": " a"}),
+    Case("user-agent-not-latin-1", ("`user_agent`", "Latin-1"), config={"user_agent": "tap ✓"}),
+    Case("user-agent-nul", ("`user_agent`", "control"), config={"user_agent": "a\x00b"}),
+    # JSON files may hold NaN (Python reads it), which no bound of the schema refuses
+    Case("retry-wait-nan", ("`retry_wait_seconds`", "NaN"), config={"retry_wait_seconds": NAN}),
+    Case("timeout-nan", ("`request_timeout`", "nan"), config={"request_timeout": NAN}),
     Case(
         "stream-map-bad-expression",
         ("`stream_maps`", "foo("),
