@@ -493,3 +493,40 @@ def test_a_report_cut_at_archiving_is_flagged_and_said_once(
     assert len(warnings) == 1
     assert "user_country_cities" in warnings[0]
     assert "datatable_archiving_maximum_rows_" in warnings[0]
+
+
+def test_a_period_change_does_not_skip_days(caplog: pytest.LogCaptureFixture) -> None:
+    """Bookmarks are dates of a period: after a week run, a day run starts from the configured
+    start, not from the last week's start (which skipped the days between, silently).
+    """
+    with FakeMatomo(synthesize=True) as server:
+        days = {"url": server.url, "site_ids": [1], "start_date": "2026-11-01"}
+        config = base_config(server, **days, end_date="2026-11-20", lookback_days=2)
+        first = run_sync(config, streams={"visits_summary"})
+        (partition,) = first.final_state["bookmarks"]["visits_summary"]["partitions"]
+        assert partition["replication_key_value"] == "2026-11-20"
+        assert partition["period"] == "day"
+
+        weeks = {**config, "end_date": None, "period": "week"}
+        with caplog.at_level(logging.WARNING):
+            second = run_sync(weeks, streams={"visits_summary"}, state=first.final_state)
+        assert second.bookmark("visits_summary", 1) == "2026-11-23"  # the week of the 26th
+        assert {r["period"] for r in second.records["visits_summary"]} == {"week"}
+        # from the week of the configured start, not from the day bookmark
+        assert min(r["date"] for r in second.records["visits_summary"]) == "2026-10-26"
+        changed = [r.getMessage() for r in caplog.records if "period 'day'" in r.getMessage()]
+        assert len(changed) == 1, changed
+        assert "'week'" in changed[0]
+        assert "visits_summary" in changed[0]
+
+        back = {**config, "end_date": None}
+        third = run_sync(back, streams={"visits_summary"}, state=second.final_state)
+        dates = sorted(r["date"] for r in third.records["visits_summary"])
+        assert dates[0] == "2026-11-01"  # from the start: 11-21 to 11-22 were never read as days
+        assert dates[-1] == "2026-11-26"
+
+        # a state written before the period was kept beside the bookmark reads as before
+        (old,) = third.final_state["bookmarks"]["visits_summary"]["partitions"]
+        del old["period"]
+        fourth = run_sync(back, streams={"visits_summary"}, state=third.final_state)
+        assert min(r["date"] for r in fourth.records["visits_summary"]) == "2026-11-24"

@@ -142,7 +142,12 @@ class MatomoStream(Stream):
         ):
             return
         super()._increment_stream_state(latest_record, context=context)
-        self._last_increment = (context, self.get_context_state(context))
+        state = self.get_context_state(context)
+        self._bookmark_written(state)
+        self._last_increment = (context, state)
+
+    def _bookmark_written(self, state: dict[str, Any]) -> None:
+        """Called with a partition's state each time its bookmark is written (none here)."""
 
     @override
     def _write_record_message(self, record: dict[str, Any]) -> None:

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 #: Request parameters that only make sense when flattening (the sub-dimension choice).
 _FLAT_PARAMS = ("secondaryDimension",)
 
+#: Key of a partition's state beside its bookmark: the period whose start date the bookmark is.
+BOOKMARK_PERIOD = "period"
+
 
 @dataclass(frozen=True)
 class PlannedCall:
@@ -101,6 +104,8 @@ class ReportStream(MatomoStream):
         self._dates_refused = False
         #: A warning about an "Others" row was logged for this stream in this run.
         self._cut_reported = False
+        #: A warning about bookmarks written for another period was logged in this run.
+        self._period_change_reported = False
         #: Set by :meth:`_records`: every call of the partition was answered.
         self._partition_read = False
         #: The plan of each partition, by context and flattening (see :meth:`_partition_plan`).
@@ -262,11 +267,36 @@ class ReportStream(MatomoStream):
         only being read ahead.
         """
         bookmarks = self.tap_state.get("bookmarks", {}).get(self.tap_stream_id, {})
-        value = None
+        value = written_for = None
         for partition in bookmarks.get("partitions", []):
             if partition.get("context") == context:
                 value = partition.get("replication_key_value")
-        return date.fromisoformat(str(value)[:10]) if value else None
+                written_for = partition.get(BOOKMARK_PERIOD)
+        if not value:
+            return None
+        period = self.run.settings.period_for(self.name)
+        if written_for is not None and written_for != period:
+            # the dates of another period say nothing of this one's: a day bookmark moved to a
+            # week's start would skip the days between (rows are keyed by period: no doubles)
+            if not self._period_change_reported:
+                self._period_change_reported = True
+                self.logger.warning(
+                    "Stream '%s': its bookmarks were written for period %r and it is now read "
+                    "by %r (`period`/`period_overrides` changed): reading it from the "
+                    "configured start, not from %s (site %s).",
+                    self.name,
+                    written_for,
+                    period,
+                    value,
+                    (context or {}).get("site_id"),
+                )
+            return None
+        return date.fromisoformat(str(value)[:10])
+
+    @override
+    def _bookmark_written(self, state: dict[str, Any]) -> None:
+        """The period a bookmark is a date of, kept beside it (see :meth:`_bookmark`)."""
+        state[BOOKMARK_PERIOD] = self.run.settings.period_for(self.name)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -315,6 +345,7 @@ class ReportStream(MatomoStream):
         if str(state.get("replication_key_value") or "") < last:
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = last
+            self._bookmark_written(state)
 
     def _partition_plan(self, context: Context) -> list[PlannedCall] | None:
         """The calls of one partition (site, item), or None when its window is empty.
