@@ -292,6 +292,13 @@ class MatomoClient:
                 "set `verify_ssl` to false only for a server you trust.",
                 method=method,
             ) from exc
+        except requests.exceptions.ContentDecodingError as exc:
+            # Matomo was reached: the answer says it is compressed and is not (a proxy's fault)
+            raise MatomoTransientError(
+                f"{method}: the answer from {self.shown_url} could not be decompressed (its "
+                "Content-Encoding header does not match its body)",
+                kind=SERVER,
+            ) from exc
         except requests.exceptions.RequestException as exc:
             reason = _connect_failure(exc)
             if reason is not None and not self._connected:

@@ -260,6 +260,22 @@ def test_gives_up_with_a_clear_message(fake: FakeMatomo) -> None:
     assert len(fake.requests) == 3
 
 
+def test_an_answer_wrongly_labelled_compressed_is_retried_then_named(fake: FakeMatomo) -> None:
+    """A proxy saying gzip over a plain body: Matomo was reached, so not 'could not reach'."""
+    client = client_for(fake, max_tries=3)
+    client.call(SUMMARY_DAY)
+    plain = json.dumps(recorded_body("0018"))
+    gzip_lie = {"Content-Encoding": "gzip"}
+    fake.fail_next(200, plain, content_type="application/json", headers=gzip_lie)
+    assert client.call(SUMMARY_DAY) == recorded_body("0018")  # retried
+    fake.fail_next(200, plain, times=3, content_type="application/json", headers=gzip_lie)
+    with pytest.raises(MatomoError) as caught:
+        client.call(SUMMARY_DAY)
+    assert "could not be decompressed" in str(caught.value)
+    assert "could not reach" not in str(caught.value)
+    assert len(fake.requests) == 1 + 2 + 3
+
+
 @pytest.mark.parametrize(
     ("message", "advice"),
     [
