@@ -153,9 +153,19 @@ def check_catalog_streams(streams: Iterable[Stream], source: str = "The catalog"
             )
             raise InputError(msg + CATALOG_REMEDY)
         columns = stream.effective_schema.get("properties", {})
-        for column in ([key] if key else []) + list(stream.primary_keys or ()):
+        roles = {column: "a key column" for column in stream.primary_keys or ()}
+        if key:
+            roles[key] = "its replication key"
+        for column, role in roles.items():
             if column not in columns:
                 msg = f"{source}: stream {stream.name!r} has no {column!r} column in its schema. "
+                raise InputError(msg + CATALOG_REMEDY)
+            # (a parent synced only for its child streams has every column deselected)
+            if stream.selected and not stream.mask.get(("properties", column), True):
+                msg = (
+                    f"{source}: stream {stream.name!r} deselects {column!r}, {role}, which "
+                    "every record needs: select it. "
+                )
                 raise InputError(msg + CATALOG_REMEDY)
 
 

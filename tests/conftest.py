@@ -101,9 +101,14 @@ def run_sync(
     streams: set[str] | None = None,
     state: dict[str, Any] | None = None,
     allow_failure: bool = False,
+    catalog: dict[str, Any] | None = None,
 ) -> SyncResult:
-    """Run a full sync in this process and collect its messages (also those before a failure)."""
-    catalog = catalog_selecting(config, streams) if streams is not None else None
+    """Run a full sync in this process and collect its messages (also those before a failure).
+
+    ``catalog``: the catalog to run with (default: the discovered one, ``streams`` selected).
+    """
+    if catalog is None and streams is not None:
+        catalog = catalog_selecting(config, streams)
     tap = TapMatomo(config=config, state=state, catalog=catalog, parse_env_config=False)
     out = io.StringIO()
     error: Exception | None = None

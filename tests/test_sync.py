@@ -530,3 +530,49 @@ def test_a_period_change_does_not_skip_days(caplog: pytest.LogCaptureFixture) ->
         del old["period"]
         fourth = run_sync(back, streams={"visits_summary"}, state=third.final_state)
         assert min(r["date"] for r in fourth.records["visits_summary"]) == "2026-11-24"
+
+
+@pytest.mark.parametrize("stream", ["visits_summary", "visits"])
+def test_full_table_in_the_catalog_reads_the_whole_window(stream: str) -> None:
+    """Meltano's `replication-method: FULL_TABLE` metadata: bookmarks are neither read nor
+    written (they were read, so a 'full table' run read only what was new).
+    """
+    with FakeMatomo(synthesize=True) as server:
+        server.handlers["Live.getLastVisitsDetails"] = FakeLive()
+        # ending the day before the pinned today: the emulated visits of today are after now
+        window = {"site_ids": [1], "start_date": "2026-11-15", "end_date": "2026-11-25"}
+        config = base_config(server, **window)
+        first = run_sync(config, streams={stream})
+        assert first.bookmark(stream, 1)
+        incremental = run_sync(config, streams={stream}, state=first.final_state)
+        catalog = catalog_selecting(config, {stream})
+        for entry in catalog["streams"]:
+            if entry["tap_stream_id"] == stream:
+                entry["replication_method"] = "FULL_TABLE"
+        full = run_sync(config, catalog=catalog, state=first.final_state)
+    assert len(incremental.records[stream]) < len(first.records[stream])
+    assert len(full.records[stream]) == len(first.records[stream])
+    assert full.final_state == first.final_state  # nothing written, the given state kept
+
+
+@pytest.mark.parametrize(
+    ("stream", "column"), [("visits_summary", "nb_visits"), ("visits", "visit_ip")]
+)
+def test_a_column_the_catalog_schema_drops_is_left_out_of_records(stream: str, column: str) -> None:
+    """The SCHEMA message is the catalog's: a record must not carry a column it lacks."""
+    with FakeMatomo(synthesize=True) as server:
+        server.handlers["Live.getLastVisitsDetails"] = FakeLive()
+        window = {"site_ids": [1], "start_date": "2026-11-20", "end_date": "2026-11-25"}
+        config = base_config(server, **window)
+        whole = run_sync(config, streams={stream})
+        catalog = catalog_selecting(config, {stream})
+        for entry in catalog["streams"]:
+            if entry["tap_stream_id"] == stream:
+                del entry["schema"]["properties"][column]
+        dropped = run_sync(config, catalog=catalog)
+    assert column not in dropped.schema(stream)["schema"]["properties"]
+    assert any(column in record for record in whole.records[stream])
+    assert dropped.records[stream] == [
+        {key: value for key, value in record.items() if key != column}
+        for record in whole.records[stream]
+    ]

@@ -12,6 +12,7 @@ from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage, SelectionMask
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from typing_extensions import override
 
 from tap_matomo.output import SingerWriter
@@ -93,6 +94,25 @@ class MatomoStream(Stream):
         """One partition per configured site."""
         return [{"site_id": site.site_id} for site in self.run.sites]
 
+    def _left_out_columns(self) -> tuple[str, ...]:
+        """Columns of the tap's schema that the catalog's schema of the stream does not have.
+
+        A catalog may drop a column from a stream's schema instead of deselecting it; the
+        SCHEMA message is the catalog's, so its records leave the column out too (the SDK drops
+        such columns only when it conforms types, which the tap's typed records skip).
+        """
+        left_out: tuple[str, ...] | None = getattr(self, "_left_out", None)
+        if left_out is None:
+            kept = self.effective_schema.get("properties", {})
+            left_out = self._left_out = tuple(c for c in self.schema["properties"] if c not in kept)
+            if left_out:
+                self.logger.info(
+                    "Stream '%s': the catalog's schema has no %s; left out of its records.",
+                    self.name,
+                    ", ".join(f"'{column}'" for column in left_out),
+                )
+        return left_out
+
     def _deselects_properties(self) -> bool:
         """True when the catalog deselects a property of this stream (checked once per mask)."""
         mask = self.mask
@@ -143,8 +163,17 @@ class MatomoStream(Stream):
             return
         super()._increment_stream_state(latest_record, context=context)
         state = self.get_context_state(context)
-        self._bookmark_written(state)
+        if self.uses_bookmarks:
+            self._bookmark_written(state)
         self._last_increment = (context, state)
+
+    @property
+    def uses_bookmarks(self) -> bool:
+        """False when the catalog asks for FULL_TABLE (e.g. Meltano's `replication-method`).
+
+        The SDK then writes no bookmark, and none is read: every run reads the whole window.
+        """
+        return self.replication_method == REPLICATION_INCREMENTAL
 
     def _bookmark_written(self, state: dict[str, Any]) -> None:
         """Called with a partition's state each time its bookmark is written (none here)."""
@@ -159,6 +188,8 @@ class MatomoStream(Stream):
         streams whose records are typed from their schema skip the SDK's typing too); when it
         deselects some, the SDK's own method runs.
         """
+        for column in self._left_out_columns():
+            record.pop(column, None)
         if self._deselects_properties():
             super()._write_record_message(record)
             return

@@ -266,6 +266,8 @@ class ReportStream(MatomoStream):
         ``get_context_state`` would add an empty partition to the state of a stream that is
         only being read ahead.
         """
+        if not self.uses_bookmarks:
+            return None
         bookmarks = self.tap_state.get("bookmarks", {}).get(self.tap_stream_id, {})
         value = written_for = None
         for partition in bookmarks.get("partitions", []):
@@ -328,7 +330,7 @@ class ReportStream(MatomoStream):
                 values = tuple([record.get(c, context.get(c)) for c in hashed])
                 record[ROW_KEY] = self._row_keys(values)
             yield record
-        if self._partition_read and planned and period != "range":
+        if self._partition_read and planned and period != "range" and self.uses_bookmarks:
             self._advance_bookmark(context, planned, period)
 
     def _advance_bookmark(

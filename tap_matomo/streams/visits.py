@@ -231,6 +231,8 @@ class VisitsStream(MatomoStream):
 
     def _bookmark_second(self, context: Context | None) -> int | None:
         # Read raw: the SDK would mix in `start_date` as a UTC time, ours is site-local.
+        if not self.uses_bookmarks:
+            return None
         value = self.get_context_state(context).get("replication_key_value")
         if not value:
             return None
