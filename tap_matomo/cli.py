@@ -61,6 +61,12 @@ class MatomoCommand(SingerCommand):
     ) -> click.Context:
         """Parse the options; `--config`, `--discover` and `--test` run here, in callbacks."""
         with self.one_line_failures():
+            if sys.stdout is None:  # started without a standard output (`>&-`)
+                msg = (
+                    "The standard output is closed: the tap writes its messages (records, "
+                    "state, catalog) there. Run it with its output to a target or a file."
+                )
+                raise InputError(msg)
             return super().make_context(info_name, args, parent, **extra)
 
     @override

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,31 @@ def test_a_target_that_stops_reading_gets_one_line_not_a_bug_report(tmp_path: Pa
     assert "Traceback" not in stderr
     assert "Exception ignored" not in stderr
     assert TOKEN not in stderr
+
+
+@pytest.mark.parametrize("args", [(), ("--discover",)])
+def test_a_closed_standard_output_is_one_line(
+    fake: FakeMatomo, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """`tap-matomo >&-` (a scheduler that gives it no output): one line, no request."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"url": fake.url, "token_auth": TOKEN, "site_ids": [1]}))
+    command = [sys.executable, "-m", "tap_matomo", "--config", str(path), *args]
+    result = subprocess.run(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.close(1),  # the child starts without fd 1
+    )
+    assert result.returncode == 1
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1, result.stderr[-2000:]
+    assert "standard output is closed" in errors[0]
+    assert "bug" not in errors[0]
+    assert "Traceback" not in result.stderr
+    assert fake.requests == []
 
 
 def test_unreachable_server_fails_clearly(tmp_path: Path) -> None:
