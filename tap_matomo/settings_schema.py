@@ -188,8 +188,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="A Matomo segment that every report request and the visit log are "
         "restricted to, e.g. `deviceType==smartphone` or `countryCode==us;visitorType==returning`"
         ", sent as-is (URL-encode special characters in values, as Matomo requires). Rows of "
-        "different segments share primary keys: load each segment into its own schema and run "
-        "a full refresh after changing it. See the README's Segments section.",
+        "different segments share primary keys: load each segment into its own schema. After "
+        "a change, streams are read again from the configured start (their bookmarks were the "
+        "old segment's). See the README's Segments section.",
         examples=["deviceType==smartphone", "countryCode==us;visitorType==returning"],
     ),
     th.Property(

@@ -59,9 +59,10 @@ def config() -> Iterator[dict[str, Any]]:
 def _sdk_increment(
     stream: MatomoStream, latest_record: dict[str, Any], *, context: Any = None
 ) -> None:
-    """The SDK's bookmark increment at every record, and the period the tap keeps beside it."""
+    """The SDK's bookmark increment at every record, and what the tap keeps beside a bookmark."""
     Stream._increment_stream_state(stream, latest_record, context=context)
-    stream._bookmark_written(stream.get_context_state(context))
+    if stream.uses_bookmarks:
+        stream._bookmark_written(stream.get_context_state(context))
 
 
 def _run(config: dict[str, Any], catalog: dict[str, Any]) -> list[str]:

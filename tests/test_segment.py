@@ -50,7 +50,7 @@ def test_setting_is_documented_and_optional() -> None:
     assert "string" in prop["type"]
     assert "segment" not in schema.get("required", [])
     text = prop["description"]
-    for needed in ("deviceType==smartphone", "URL-encode", "primary keys", "full refresh"):
+    for needed in ("deviceType==smartphone", "URL-encode", "primary keys", "configured start"):
         assert needed in text, needed
 
 
@@ -283,6 +283,35 @@ def test_visit_log_reads_every_visit_of_the_segment_once(fake: FakeMatomo, bug: 
     assert all(call["segment"] == segment for call in live.calls)
     actions = {(r["site_id"], r["visit_id"]) for r in result.records["visit_actions"]}
     assert actions <= set(visits)
+
+
+def test_a_segment_change_reads_the_visit_log_from_the_start(
+    fake: FakeMatomo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bookmark written without a segment says nothing of the segment's visits before it:
+    the run with the segment reads what a run without state reads, with one WARNING.
+    """
+    segment = "visitorType==returning"
+    plain, segmented = FakeLive(), SegmentedLive(segment, _returning())
+
+    def either(params: dict[str, str]) -> tuple[int, Any]:
+        return (segmented if params.get("segment") else plain)(params)
+
+    fake.handlers[LIVE] = either
+    config = base_config(fake, start_date="2026-09-26", end_date="2026-11-25")
+    unsegmented = run_sync(config, streams={"visits"})
+    (partition, *_) = unsegmented.final_state["bookmarks"]["visits"]["partitions"]
+    assert partition["read_with"] == {"segment": None}
+
+    with_segment = {**config, "segment": segment}
+    fresh = run_sync(with_segment, streams={"visits"})
+    with caplog.at_level("WARNING"):
+        changed = run_sync(with_segment, streams={"visits"}, state=unsegmented.final_state)
+    assert changed.records["visits"] == fresh.records["visits"]
+    assert changed.final_state == fresh.final_state
+    warnings = [r.getMessage() for r in caplog.records if "segment None" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "`segment`" in warnings[0]
 
 
 # -- refusals --------------------------------------------------------------------------------

@@ -505,7 +505,7 @@ def test_a_period_change_does_not_skip_days(caplog: pytest.LogCaptureFixture) ->
         first = run_sync(config, streams={"visits_summary"})
         (partition,) = first.final_state["bookmarks"]["visits_summary"]["partitions"]
         assert partition["replication_key_value"] == "2026-11-20"
-        assert partition["period"] == "day"
+        assert partition["read_with"] == {"segment": None, "period": "day"}
 
         weeks = {**config, "end_date": None, "period": "week"}
         with caplog.at_level(logging.WARNING):
@@ -525,9 +525,9 @@ def test_a_period_change_does_not_skip_days(caplog: pytest.LogCaptureFixture) ->
         assert dates[0] == "2026-11-01"  # from the start: 11-21 to 11-22 were never read as days
         assert dates[-1] == "2026-11-26"
 
-        # a state written before the period was kept beside the bookmark reads as before
+        # a state written before the basis was kept beside the bookmark reads as before
         (old,) = third.final_state["bookmarks"]["visits_summary"]["partitions"]
-        del old["period"]
+        del old["read_with"]
         fourth = run_sync(back, streams={"visits_summary"}, state=third.final_state)
         assert min(r["date"] for r in fourth.records["visits_summary"]) == "2026-11-24"
 

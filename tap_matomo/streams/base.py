@@ -32,6 +32,12 @@ SITE_ID_PROPERTY = th.Property(
 )
 
 
+#: Key of a partition's state beside its bookmark: what the bookmark was read with.
+READ_WITH = "read_with"
+#: The settings that set each part of a bookmark's basis (for the warning when one changed).
+BASIS_SETTINGS = {"period": "`period`/`period_overrides`", "segment": "`segment`"}
+
+
 class MatomoStream(Stream):
     """A stream that reads Matomo through the run's shared :class:`MatomoRun`."""
 
@@ -175,8 +181,49 @@ class MatomoStream(Stream):
         """
         return self.replication_method == REPLICATION_INCREMENTAL
 
+    def bookmark_basis(self) -> dict[str, Any]:
+        """What this stream's bookmarks mean with: kept beside each one (`read_with`).
+
+        A bookmark read with a segment says nothing of the visits or rows of another (nor of
+        none); reports add their period (see ``ReportStream``).
+        """
+        return {"segment": self.run.settings.segment}
+
     def _bookmark_written(self, state: dict[str, Any]) -> None:
-        """Called with a partition's state each time its bookmark is written (none here)."""
+        """Called with a partition's state each time its bookmark is written."""
+        state[READ_WITH] = self.bookmark_basis()
+
+    def bookmark_still_holds(self, partition: dict[str, Any]) -> bool:
+        """False when the partition's bookmark was written with another basis (one WARNING).
+
+        The stream is then read from the configured start: a day bookmark moved to a week's
+        start skips the days between, a segment's bookmark the visits of the new one before it.
+        Rows are keyed as before, so nothing is doubled. The stale bookmark is dropped from the
+        state. A state written before `read_with` was kept holds as it did.
+        """
+        written = partition.get(READ_WITH)
+        if not isinstance(written, dict):
+            return True
+        now = self.bookmark_basis()
+        changed = [key for key in now if written.get(key) != now[key]]
+        if not changed:
+            return True
+        if not getattr(self, "_basis_change_reported", False):
+            self._basis_change_reported = True
+            self.logger.warning(
+                "Stream '%s': its bookmarks were written with %s (%s changed): reading it from "
+                "the configured start, not from %s (site %s).",
+                self.name,
+                ", ".join(f"{key} {written.get(key)!r}, now {now[key]!r}" for key in changed),
+                ", ".join(BASIS_SETTINGS.get(key, f"`{key}`") for key in changed),
+                partition.get("replication_key_value"),
+                partition.get("context", {}).get("site_id"),
+            )
+        # dropped from the state: a run stopped before the partition's first record, or a
+        # partition without any under the new basis, starts from the configured start again
+        partition.pop("replication_key_value", None)
+        partition[READ_WITH] = now
+        return False
 
     @override
     def _write_record_message(self, record: dict[str, Any]) -> None:

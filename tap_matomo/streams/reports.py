@@ -54,9 +54,6 @@ if TYPE_CHECKING:
 #: Request parameters that only make sense when flattening (the sub-dimension choice).
 _FLAT_PARAMS = ("secondaryDimension",)
 
-#: Key of a partition's state beside its bookmark: the period whose start date the bookmark is.
-BOOKMARK_PERIOD = "period"
-
 
 @dataclass(frozen=True)
 class PlannedCall:
@@ -104,8 +101,6 @@ class ReportStream(MatomoStream):
         self._dates_refused = False
         #: A warning about an "Others" row was logged for this stream in this run.
         self._cut_reported = False
-        #: A warning about bookmarks written for another period was logged in this run.
-        self._period_change_reported = False
         #: Set by :meth:`_records`: every call of the partition was answered.
         self._partition_read = False
         #: The plan of each partition, by context and flattening (see :meth:`_partition_plan`).
@@ -269,36 +264,17 @@ class ReportStream(MatomoStream):
         if not self.uses_bookmarks:
             return None
         bookmarks = self.tap_state.get("bookmarks", {}).get(self.tap_stream_id, {})
-        value = written_for = None
         for partition in bookmarks.get("partitions", []):
             if partition.get("context") == context:
                 value = partition.get("replication_key_value")
-                written_for = partition.get(BOOKMARK_PERIOD)
-        if not value:
-            return None
-        period = self.run.settings.period_for(self.name)
-        if written_for is not None and written_for != period:
-            # the dates of another period say nothing of this one's: a day bookmark moved to a
-            # week's start would skip the days between (rows are keyed by period: no doubles)
-            if not self._period_change_reported:
-                self._period_change_reported = True
-                self.logger.warning(
-                    "Stream '%s': its bookmarks were written for period %r and it is now read "
-                    "by %r (`period`/`period_overrides` changed): reading it from the "
-                    "configured start, not from %s (site %s).",
-                    self.name,
-                    written_for,
-                    period,
-                    value,
-                    (context or {}).get("site_id"),
-                )
-            return None
-        return date.fromisoformat(str(value)[:10])
+                if value and self.bookmark_still_holds(partition):
+                    return date.fromisoformat(str(value)[:10])
+        return None
 
     @override
-    def _bookmark_written(self, state: dict[str, Any]) -> None:
-        """The period a bookmark is a date of, kept beside it (see :meth:`_bookmark`)."""
-        state[BOOKMARK_PERIOD] = self.run.settings.period_for(self.name)
+    def bookmark_basis(self) -> dict[str, Any]:
+        """The segment, and the period the bookmark is the start date of."""
+        return {**super().bookmark_basis(), "period": self.run.settings.period_for(self.name)}
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
