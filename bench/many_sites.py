@@ -12,41 +12,26 @@ must not grow with the partitions already there, so the CPU per record should st
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import time
 from typing import Any
 
 from _support import (
-    SingerSink,
     answerable,
-    catalog_selecting,
     child_fake,
     default_day_report_streams,
-    new_tap,
     pin_clock,
     print_left_out,
     sync,
     table,
+    timed_sync,
     window_config,
 )
 
 
-def timed_sync(url: str, sites: int, days: int, streams: list[str]) -> dict[str, Any]:
-    """One sync of ``sites`` sites: records, HTTP requests, CPU seconds."""
+def sync_of_sites(url: str, sites: int, days: int, streams: list[str]) -> dict[str, Any]:
+    """One sync of ``sites`` sites (``_support.timed_sync``)."""
     config = window_config(url, list(range(1, sites + 1)), days)
-    tap = new_tap(config, catalog_selecting(config, set(streams)))
-    run = next(iter(tap.streams.values())).run  # type: ignore[attr-defined]
-    sink = SingerSink()
-    cpu = time.process_time()
-    with contextlib.redirect_stdout(sink):  # type: ignore[type-var]
-        tap.sync_all()
-    return {
-        "sites": sites,
-        "records": sink.records,
-        "requests": run.client.request_count,
-        "cpu": time.process_time() - cpu,
-    }
+    return {"sites": sites, **timed_sync(config, set(streams))}
 
 
 def main() -> int:
@@ -60,8 +45,8 @@ def main() -> int:
         streams, failed = answerable(
             candidates, lambda chosen: sync(window_config(fake.url, [1], 1), set(chosen))
         )
-        timed_sync(fake.url, min(args.sites), args.days, streams)  # warm-up: answers cached
-        runs = [timed_sync(fake.url, sites, args.days, streams) for sites in args.sites]
+        sync_of_sites(fake.url, min(args.sites), args.days, streams)  # warm-up: answers cached
+        runs = [sync_of_sites(fake.url, sites, args.days, streams) for sites in args.sites]
     first = runs[0]["cpu"] / runs[0]["records"]
     print(
         f"A daily run: {len(streams)} default day report streams x {args.days} day(s), "

@@ -20,22 +20,18 @@ a bulk request one after the other (a real Matomo 5 took 17 s for 354 calls, 48 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import time
 from typing import Any
 
 from _support import (
-    SingerSink,
     answerable,
-    catalog_selecting,
     child_fake,
     default_day_report_streams,
-    new_tap,
     pin_clock,
     print_left_out,
     sync,
     table,
+    timed_sync,
     window_config,
 )
 
@@ -44,24 +40,9 @@ from tap_matomo.settings_schema import setting
 SITES = [1, 2, 3]
 
 
-def timed_sync(config: dict[str, Any], streams: set[str]) -> dict[str, Any]:
-    """One sync: wall and CPU seconds (all threads, and the thread writing records), records,
-    HTTP requests the tap sent."""
-    tap = new_tap(config, catalog_selecting(config, streams))
-    run = next(iter(tap.streams.values())).run  # type: ignore[attr-defined]
-    sink = SingerSink()
-    wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
-    with contextlib.redirect_stdout(sink):  # type: ignore[type-var]
-        tap.sync_all()
-    return {
-        "concurrency": config["max_concurrent_requests"],
-        "wall": time.perf_counter() - wall,
-        "cpu": time.process_time() - cpu,
-        "main": time.thread_time() - main,
-        "records": sink.records,
-        "requests": run.client.request_count,
-        "state": sink.last_state,
-    }
+def sync_at(config: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """One sync (``_support.timed_sync``) and its concurrency."""
+    return {"concurrency": config["max_concurrent_requests"], **timed_sync(config, streams)}
 
 
 def measure(
@@ -85,9 +66,9 @@ def measure(
             for concurrency in (1, default)
         ]
         for config in configs:  # warm-up: the fake keeps its answers (see --cache)
-            timed_sync(config, set(streams))
+            sync_at(config, set(streams))
         # in turn, so that a slow spell of the machine falls on both; the best of each counts
-        tries = [[timed_sync(config, set(streams)) for config in configs] for _ in range(repeat)]
+        tries = [[sync_at(config, set(streams)) for config in configs] for _ in range(repeat)]
         runs = [min(each, key=lambda run: run["wall"]) for each in zip(*tries, strict=True)]
     one = runs[0]
     if any(

@@ -181,10 +181,10 @@ def classify_error(
     in development mode adds a backtrace, a plugin or a proxy may answer pages of text).
     """
     whole = html.unescape(message).strip()
+    text = _shown(whole)
     if any(marker in whole for marker in _SEGMENT_MARKERS):
         # Before the access check: Matomo 5 may answer a segment's permission error with 401.
-        return MatomoSegmentError(_shown(whole) + _SEGMENT_HINT, method=method)
-    text = _shown(whole)
+        return MatomoSegmentError(text + _SEGMENT_HINT, method=method)
     if any(marker in whole for marker in _AUTH_MARKERS):
         return _auth_error(text, method)
     # Before the status checks: a database or PHP fault is transient whatever the status

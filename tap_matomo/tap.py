@@ -38,7 +38,7 @@ from tap_matomo.runtime import MatomoRun
 from tap_matomo.settings import OTHER_STREAMS, check_settings, visit_log_settings
 from tap_matomo.settings_schema import CONFIG_SCHEMA
 from tap_matomo.state_check import Bookmark, check_bookmarks, future_bookmarks
-from tap_matomo.streams.base import MatomoStream
+from tap_matomo.streams.base import BASIS_SETTINGS, READ_WITH, MatomoStream, stale_partitions
 from tap_matomo.streams.reports import ReportStream
 from tap_matomo.streams.sites import GoalsStream, SitesStream
 from tap_matomo.streams.transitions import TransitionsStream
@@ -216,6 +216,7 @@ class TapMatomo(Tap):
         check_catalog_streams(selected, self.catalog_source)
         bookmarks = check_bookmarks(self.state, selected, self.state_source)
         self._forget_future_bookmarks(bookmarks)
+        self._forget_stale_bookmarks(selected)
         with fewer_collections():
             super().sync_all()
 
@@ -269,6 +270,36 @@ class TapMatomo(Tap):
             for partition in stream_state.get("partitions", []):
                 if partition.get("context") == bookmark.context:
                     partition.pop("replication_key_value", None)
+
+    def _forget_stale_bookmarks(self, streams: list[Stream]) -> None:
+        """Read a stream from the start when its bookmarks were written with another basis.
+
+        Each bookmark keeps what it was read with (`read_with`: the segment, a report's
+        period). Changed, the bookmark says nothing of the new rows before it; rows are keyed
+        as before, so reading again from the configured start doubles nothing. One WARNING a
+        stream; the bookmarks are dropped from the state and get the new basis.
+        """
+        for stream in streams:
+            if not isinstance(stream, MatomoStream):
+                continue
+            stale = stale_partitions(stream, self.state)
+            if not stale:
+                continue
+            now = stream.bookmark_basis()
+            written = stale[0][READ_WITH]
+            changed = [key for key in now if written.get(key) != now[key]]
+            self.logger.warning(
+                "Stream '%s': its bookmarks were written with %s (%s changed): reading it from "
+                "the configured start, not from %s (site %s).",
+                stream.name,
+                ", ".join(f"{key} {written.get(key)!r}, now {now[key]!r}" for key in changed),
+                ", ".join(BASIS_SETTINGS.get(key, f"`{key}`") for key in changed),
+                stale[0].get("replication_key_value"),
+                stale[0].get("context", {}).get("site_id"),
+            )
+            for partition in stale:
+                partition.pop("replication_key_value", None)
+                partition[READ_WITH] = now
 
     # -- the command line -----------------------------------------------------------------------
 

@@ -38,6 +38,25 @@ READ_WITH = "read_with"
 BASIS_SETTINGS = {"period": "`period`/`period_overrides`", "segment": "`segment`"}
 
 
+def stale_partitions(stream: MatomoStream, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The partitions of ``stream`` whose bookmark was written with another basis.
+
+    A day bookmark moved to a week's start skips the days between, a segment's bookmark the
+    visits of the new one before it. A state written before `read_with` was kept holds.
+    """
+    if not stream.uses_bookmarks:
+        return []
+    now = stream.bookmark_basis()
+    partitions = state.get("bookmarks", {}).get(stream.tap_stream_id, {}).get("partitions", [])
+    return [
+        partition
+        for partition in partitions
+        if isinstance(partition.get(READ_WITH), dict)
+        and partition.get("replication_key_value")
+        and any(partition[READ_WITH].get(key) != value for key, value in now.items())
+    ]
+
+
 class MatomoStream(Stream):
     """A stream that reads Matomo through the run's shared :class:`MatomoRun`."""
 
@@ -192,38 +211,6 @@ class MatomoStream(Stream):
     def _bookmark_written(self, state: dict[str, Any]) -> None:
         """Called with a partition's state each time its bookmark is written."""
         state[READ_WITH] = self.bookmark_basis()
-
-    def bookmark_still_holds(self, partition: dict[str, Any]) -> bool:
-        """False when the partition's bookmark was written with another basis (one WARNING).
-
-        The stream is then read from the configured start: a day bookmark moved to a week's
-        start skips the days between, a segment's bookmark the visits of the new one before it.
-        Rows are keyed as before, so nothing is doubled. The stale bookmark is dropped from the
-        state. A state written before `read_with` was kept holds as it did.
-        """
-        written = partition.get(READ_WITH)
-        if not isinstance(written, dict):
-            return True
-        now = self.bookmark_basis()
-        changed = [key for key in now if written.get(key) != now[key]]
-        if not changed:
-            return True
-        if not getattr(self, "_basis_change_reported", False):
-            self._basis_change_reported = True
-            self.logger.warning(
-                "Stream '%s': its bookmarks were written with %s (%s changed): reading it from "
-                "the configured start, not from %s (site %s).",
-                self.name,
-                ", ".join(f"{key} {written.get(key)!r}, now {now[key]!r}" for key in changed),
-                ", ".join(BASIS_SETTINGS.get(key, f"`{key}`") for key in changed),
-                partition.get("replication_key_value"),
-                partition.get("context", {}).get("site_id"),
-            )
-        # dropped from the state: a run stopped before the partition's first record, or a
-        # partition without any under the new basis, starts from the configured start again
-        partition.pop("replication_key_value", None)
-        partition[READ_WITH] = now
-        return False
 
     @override
     def _write_record_message(self, record: dict[str, Any]) -> None:

@@ -267,7 +267,7 @@ class ReportStream(MatomoStream):
         for partition in bookmarks.get("partitions", []):
             if partition.get("context") == context:
                 value = partition.get("replication_key_value")
-                if value and self.bookmark_still_holds(partition):
+                if value:
                     return date.fromisoformat(str(value)[:10])
         return None
 

@@ -233,9 +233,8 @@ class VisitsStream(MatomoStream):
         # Read raw: the SDK would mix in `start_date` as a UTC time, ours is site-local.
         if not self.uses_bookmarks:
             return None
-        state = self.get_context_state(context)
-        value = state.get("replication_key_value")
-        if not value or not self.bookmark_still_holds(state):
+        value = self.get_context_state(context).get("replication_key_value")
+        if not value:
             return None
         return int(datetime.fromisoformat(str(value)).timestamp())
 
