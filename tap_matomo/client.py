@@ -33,6 +33,7 @@ import requests
 from singer_sdk import metrics
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from tap_matomo import answers
 from tap_matomo.errors import (
     NETWORK,
     RATE_LIMIT,
@@ -163,22 +164,33 @@ class MatomoClient:
 
     # -- public API -------------------------------------------------------------------------
 
-    def call(self, call: ApiCall) -> Any:
-        """Send one API call and return its decoded JSON result, raising a MatomoError."""
-        return self._with_retries(call.describe(), lambda: self._send(call.method, call.params))
+    def call(self, call: ApiCall, *, held: bool = False) -> Any:
+        """Send one API call and return its decoded JSON result, raising a MatomoError.
 
-    def bulk(self, calls: Sequence[ApiCall]) -> list[Any | MatomoError]:
+        ``held``: a report answer comes as an ``answers.HeldAnswer`` (checked, measured, decoded
+        when taken) rather than decoded.
+        """
+        return self._with_retries(
+            call.describe(), lambda: self._send(call.method, call.params, held=held)
+        )
+
+    def bulk(self, calls: Sequence[ApiCall], *, held: bool = False) -> list[Any | MatomoError]:
         """Send many calls in one ``API.getBulkRequest``; each result is its call's own.
 
         A failed sub-call yields its classified exception in its slot (so a caller can skip a
         missing plugin without losing the other results). Sub-calls that failed transiently are
-        sent again, with backoff, up to the configured number of tries.
+        sent again, with backoff, up to the configured number of tries. ``held``: as for
+        :meth:`call`, each report answer.
         """
         results: list[Any | MatomoError] = [None] * len(calls)
         pending = list(range(len(calls)))
         for attempt in range(1, self.max_tries + 1):
             batch = [calls[i] for i in pending]
-            answers = self._bulk_once(batch) if len(batch) > 1 else [self._try_single(batch[0])]
+            answers = (
+                self._bulk_once(batch, held=held)
+                if len(batch) > 1
+                else [self._try_single(batch[0], held=held)]
+            )
             retry: list[int] = []
             # The error of the first failing call: the one named when giving up.
             first_transient: MatomoTransientError | None = None
@@ -199,18 +211,18 @@ class MatomoClient:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _try_single(self, call: ApiCall) -> Any | MatomoError | MatomoTransientError:
+    def _try_single(self, call: ApiCall, *, held: bool) -> Any | MatomoError | MatomoTransientError:
         try:
-            return self._send(call.method, call.params)
+            return self._send(call.method, call.params, held=held)
         except (MatomoError, MatomoTransientError) as exc:
             return exc
 
-    def _bulk_once(self, calls: Sequence[ApiCall]) -> list[Any | MatomoError]:
+    def _bulk_once(self, calls: Sequence[ApiCall], *, held: bool) -> list[Any | MatomoError]:
         params = {f"urls[{i}]": call.query_string() for i, call in enumerate(calls)}
         params["filter_limit"] = "-1"  # the result list is itself truncated to 100 otherwise
         answer = self._with_retries(
             f"API.getBulkRequest({len(calls)} calls)",
-            lambda: self._send("API.getBulkRequest", params),
+            lambda: self._send("API.getBulkRequest", params, held=held, bulk=True),
         )
         if not isinstance(answer, list) or len(answer) != len(calls):
             raise MatomoRequestError(
@@ -254,8 +266,14 @@ class MatomoClient:
             f"{what}: giving up after {tries}. Last error: {str(exc).rstrip('.')}. {exc.advice}"
         )
 
-    def _send(self, method: str, params: Mapping[str, str]) -> Any:
-        """One HTTP round trip: returns decoded JSON or raises a classified error."""
+    def _send(
+        self, method: str, params: Mapping[str, str], *, held: bool = False, bulk: bool = False
+    ) -> Any:
+        """One HTTP round trip: returns decoded JSON or raises a classified error.
+
+        ``held``: report answers held as text (``answers.hold``); ``bulk``: each answer of the
+        bulk request's list.
+        """
         url = f"{self.base_url}/index.php"
         query = {"module": "API", "method": method, "format": "JSON"}
         body = {**params, "token_auth": self._token}
@@ -320,13 +338,13 @@ class MatomoClient:
             response.status_code,
             time.monotonic() - started,
         )
-        return self._decode(method, response)
+        return self._decode(method, response, held=held, bulk=bulk)
 
-    def _decode(self, method: str, response: requests.Response) -> Any:
+    def _decode(self, method: str, response: requests.Response, *, held: bool, bulk: bool) -> Any:
         """The JSON answer, or the classified error (one classification for every status)."""
         status = response.status_code
         retry_after = _retry_after(response)
-        payload, text = _json_body(response)
+        payload, text = _json_body(response, held=held and status < 300, bulk=bulk)
         decoded = text is None
         if decoded and _is_error(payload):
             self._matomo_seen = True
@@ -364,9 +382,10 @@ class MatomoClient:
                 "truncated answer; if it persists check that `url` points at Matomo."
             )
         if not self._matomo_seen:
-            if method in LIST_METHODS and not isinstance(payload, list):
+            kind = answers.type_name(payload)
+            if method in LIST_METHODS and kind != "list":
                 raise self._not_matomo(
-                    f"HTTP {status} with JSON that is not Matomo's (a {type(payload).__name__} "
+                    f"HTTP {status} with JSON that is not Matomo's (a {kind} "
                     f"where Matomo answers {method} with a list)",
                     status,
                 )
@@ -410,15 +429,25 @@ class MatomoClient:
         return mask_url(mask_secrets(text, self._secrets))
 
 
-def _json_body(response: requests.Response) -> tuple[Any, str | None]:
+def _json_body(
+    response: requests.Response, *, held: bool = False, bulk: bool = False
+) -> tuple[Any, str | None]:
     """``(payload, None)`` for a JSON body; ``(None, its text)`` for any other body.
 
     A UTF-8 body is decoded by msgspec from its bytes, several times faster than ``json.loads``
     of its text, to the same values (big integers included). What msgspec refuses (invalid
     UTF-8, ``NaN``, lone surrogates, floats out of range, any syntax error) is left to
     ``json.loads`` of the text as before, so every body it accepted or refused still is.
+    ``held``: the answer (``bulk``: each answer of the list) is held as text
+    (``answers.hold``) when it can be read that way, else decoded as above.
     """
     if _is_utf8(response.encoding):
+        if held:
+            try:
+                content = response.content
+                return (answers.hold_each(content) if bulk else answers.hold(content)), None
+            except answers.UNREADABLE:
+                pass
         try:
             return msgspec.json.decode(response.content), None
         except (msgspec.DecodeError, RecursionError):

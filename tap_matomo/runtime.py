@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_matomo import answers
 from tap_matomo.client import ApiCall, MatomoClient
 from tap_matomo.concurrency import RequestPool
 from tap_matomo.dates import site_timezone
@@ -29,9 +30,11 @@ from tap_matomo.settings import TapSettings, check_settings
 LOGGER = logging.getLogger("tap-matomo")
 
 #: Rows that may be held for partitions after the current one (sent ahead, in flight or
-#: answered): decoded answers wait there until their streams emit them, so big reports (page
-#: URLs...) are read ahead little. Expected rows, from ``streams/sizing.py``.
-READ_AHEAD_ROWS = 20_000
+#: answered): answers wait there, as JSON text (``answers.py``), until their streams emit
+#: them, so big reports (page URLs...) are read ahead little. Expected rows, from
+#: ``streams/sizing.py``. Held as text, 40,000 page URL rows take less memory than 20,000
+#: decoded ones did (``bench/throughput.py``: 1,000,000 records peak at about 200 MB).
+READ_AHEAD_ROWS = 40_000
 #: The per-site list each variant source (``VariantSource.entries``) is read from.
 LIST_METHODS = {
     "goals": "Goals.getGoals",
@@ -59,7 +62,7 @@ class _Held:
     def count(self) -> int:
         """Rows it holds: counted once the answer is in, expected until then."""
         if not self.counted and self.future.done() and self.future.exception() is None:
-            self.rows = _row_total(self.future.result()[self.index])
+            self.rows = answers.row_total(self.future.result()[self.index])
             self.counted = True
         return self.rows
 
@@ -365,7 +368,7 @@ class MatomoRun:
         size = self.settings.bulk_request_size
         for group in _in_requests(list(new.values()), size, most):
             batch = [call for call, _, _ in group]
-            future = self.pool.submit(lambda batch=batch: self._request(batch))
+            future = self.pool.submit(lambda batch=batch: self._request(batch, held=True))
             for index, (call, position, rows) in enumerate(group):
                 held = self._ahead[call.key] = _Held(future, index, position, rows)
                 self._uncounted[call.key] = held
@@ -391,9 +394,20 @@ class MatomoRun:
             pending = []
             results = held.future.result()  # raises what the request raised
             answer, results[held.index] = results[held.index], None  # held no longer
-            yield call, answer
+            yield call, self._take(call, answer)
             del answer, results  # not held here while the next answer is fetched
         yield from self._send(pending)
+
+    def _take(self, call: ApiCall, answer: Any) -> Any:
+        """The answer's value, decoded now if it was held as text (``answers.py``).
+
+        One that cannot be decoded is asked for again and decoded at once, so that it is a
+        malformed answer as any other: retried, then named.
+        """
+        try:
+            return answers.taken(answer)
+        except answers.Unreadable:
+            return self._request([call])[0]
 
     def _let_go(self, key: Key) -> _Held | None:
         """Take an answer sent for ahead out of those held (None: it was not)."""
@@ -407,27 +421,33 @@ class MatomoRun:
     ) -> Iterator[tuple[ApiCall, Any | MatomoError]]:
         """Send calls now, a request at a time; an answer is let go once handed out."""
         for group in _in_requests(calls, self.settings.bulk_request_size, READ_AHEAD_ROWS):
-            results = self._request([call for call, _ in group])
+            results = self._request([call for call, _ in group], held=True)
             for position, (sent, _) in enumerate(group):
                 answer, results[position] = results[position], None
-                yield sent, answer
+                yield sent, self._take(sent, answer)
                 del answer  # not held here while the next answer is fetched
 
-    def _request(self, calls: Sequence[ApiCall]) -> list[Any | MatomoError]:
+    def _request(self, calls: Sequence[ApiCall], *, held: bool = False) -> list[Any | MatomoError]:
         """One HTTP request for the calls: a bulk request, or a plain call for one call.
 
         The run learns from every answer how many rows a period of its method has (see
-        :meth:`rows_per_period`), as soon as it arrives.
+        :meth:`rows_per_period`), as soon as it arrives. ``held``: answers for :meth:`fetch`,
+        held as text until taken (``answers.py``).
         """
         if len(calls) > 1:
-            results = self.client.bulk(calls)
+            results = self.client.bulk(calls, held=held)
         else:
             try:
-                results = [self.client.call(calls[0])]
+                results = [self.client.call(calls[0], held=held)]
             except MatomoError as exc:
                 results = [exc]
         seen = [
-            (call.method, _period_rows(answer), _row_total(answer), _periods(answer))
+            (
+                call.method,
+                answers.period_rows(answer),
+                answers.row_total(answer),
+                answers.periods(answer),
+            )
             for call, answer in zip(calls, results, strict=True)
         ]
         with self._learning:
@@ -547,43 +567,3 @@ def _in_requests(entries: Sequence[_Entry], size: int, most: int) -> Iterator[li
         group_rows += entry[-1]
     if group:
         yield group
-
-
-def _row_total(answer: Any) -> int:
-    """Rows in a report answer (a list of rows, an object of metrics, one per period)."""
-    if isinstance(answer, list):
-        return len(answer)
-    if isinstance(answer, dict):
-        nested = [v for v in answer.values() if isinstance(v, list | dict)]
-        return sum(len(v) if isinstance(v, list) else 1 for v in nested) if nested else 1
-    return 0
-
-
-def _periods(answer: Any) -> int:
-    """Periods in a report answer: one per key of an answer keyed by period, else one.
-
-    None for an error.
-    """
-    if isinstance(answer, list):
-        return 1
-    if isinstance(answer, dict):
-        nested = sum(1 for v in answer.values() if isinstance(v, list | dict))
-        return nested or 1
-    return 0
-
-
-def _period_rows(answer: Any) -> int:
-    """The most rows in one period of a report answer.
-
-    An answer is a list of rows, one object of metrics, or one of those per period.
-    """
-    if isinstance(answer, list):
-        return len(answer)
-    if isinstance(answer, dict):
-        nested = [
-            len(v) if isinstance(v, list) else 1
-            for v in answer.values()
-            if isinstance(v, list | dict)
-        ]
-        return max(nested) if nested else 1
-    return 0

@@ -29,8 +29,9 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
     the selected report streams synced after it. So a sync sends about one request per
     `bulk_request_size` calls, whatever the number of sites and reports. What is sent
     ahead is held until its partition's turn: one request at a time, at most
-    `bulk_request_size` calls; side by side, that many calls per request that may run at once
-    (`max_concurrent_requests`) and one more; and about `READ_AHEAD_ROWS` rows. With requests
+    `bulk_request_size` calls; side by side, that many calls per request twice for each
+    request that may run at once (`max_concurrent_requests`), and one more; and about
+    `READ_AHEAD_ROWS` rows. With requests
     running side by side, a partition whose calls were sent ahead still tops the read-ahead up
     when a request may start, so the server works while the records of earlier answers are
     written. The first partitions of reports not seen yet send only their first call, and the
@@ -53,10 +54,11 @@ def read_ahead(stream: ReportStream, context: Context, planned: list[PlannedCall
     if not missing and (run.pool.inline or not run.pool.has_room):
         return
     size = run.settings.bulk_request_size
-    # one at a time, the next calls join the request being sent; side by side, the requests
-    # that may run at once and one more wait ready, so the server never idles while records
-    # of earlier answers are written
-    capacity = size if run.pool.inline else size * (run.pool.limit + 1)
+    # one at a time, the next calls join the request being sent; side by side, twice the
+    # requests that may run at once and one more wait ready, so the server never idles while
+    # records of earlier answers are written (stretches of reports read a day per call, e.g.
+    # VisitTime.getByDayOfWeek, fill requests with calls of a few rows each)
+    capacity = size if run.pool.inline else size * (2 * run.pool.limit + 1)
     window = [(p.call, position, expected) for p, expected in own]
     count = len(own)
     if len(own) < len(_probe(stream, planned)):  # the partition alone fills the budget
