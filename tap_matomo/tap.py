@@ -15,6 +15,7 @@ from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
+from tap_matomo import dates
 from tap_matomo.catalog import REPORTS, ReportSpec
 from tap_matomo.cli import ConfigInput, MatomoCommand
 from tap_matomo.discovery import EXTRA_REPORTS, declared_specs, discovered_specs
@@ -217,6 +218,7 @@ class TapMatomo(Tap):
         bookmarks = check_bookmarks(self.state, selected, self.state_source)
         self._forget_future_bookmarks(bookmarks)
         self._forget_stale_bookmarks(selected)
+        self._warn_of_a_future_start(selected)
         with fewer_collections():
             super().sync_all()
 
@@ -235,6 +237,34 @@ class TapMatomo(Tap):
             signal.Signals(signum).name,
         )
         raise SystemExit(128 + signum)
+
+    def _warn_of_a_future_start(self, streams: list[Stream]) -> None:
+        """One WARNING when `start_date` or `report_date` is after today on every calendar.
+
+        A slip of the year (2030 for 2020) otherwise made a run that succeeds with no record
+        (each stream saying "nothing new to read"), or read today's report for a future
+        `report_date` without a word. Not an error: a pipeline may be set up before the day its
+        data starts.
+        """
+        dated = [s for s in streams if isinstance(s, MatomoStream) and s.replication_key]
+        if not dated:
+            return
+        window = dated[0].run.settings.dates
+        # the calendar furthest ahead is UTC+14 (Kiribati): later than its today is the future
+        latest_today = (dates.utc_now() + timedelta(hours=14)).date()
+        outcomes = {
+            "start_date": (window.start_date, "nothing is read until that day comes"),
+            "report_date": (window.report_date, "the period of each site's today is read"),
+        }
+        for name, (day, outcome) in outcomes.items():
+            if day is not None and day > latest_today:
+                self.logger.warning(
+                    "`%s` %s is after today on every site's calendar: %s. Check the date "
+                    "(its year?).",
+                    name,
+                    day.isoformat(),
+                    outcome,
+                )
 
     def _forget_future_bookmarks(self, bookmarks: list[Bookmark]) -> None:
         """Warn of each bookmark after its site's today, and read its partition from the start.

@@ -576,3 +576,37 @@ def test_a_column_the_catalog_schema_drops_is_left_out_of_records(stream: str, c
         {key: value for key, value in record.items() if key != column}
         for record in whole.records[stream]
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "day", "outcome"),
+    [
+        # a slip of the year
+        ("start_date", "2036-11-20", "nothing is read until that day comes"),
+        ("report_date", "2036-11-20", "the period of each site's today is read"),
+        # tomorrow in UTC is already today east of UTC+12 at 12:00 UTC: no warning
+        ("start_date", "2026-11-27", None),
+        ("start_date", "2026-11-20", None),
+        ("report_date", "2026-11-26", None),
+    ],
+)
+def test_a_start_after_today_on_every_calendar_is_one_warning(
+    caplog: pytest.LogCaptureFixture, setting: str, day: str, outcome: str | None
+) -> None:
+    """A run whose window starts in the future succeeded with no records, and a future
+    `report_date` read today's report, without a word: one WARNING names the setting."""
+    with FakeMatomo(synthesize=True) as server, caplog.at_level(logging.WARNING):
+        overrides = {"start_date": None, "end_date": None, setting: day}
+        result = run_sync(base_config(server, **overrides), streams={"visits_summary"})
+    warnings = [r.getMessage() for r in caplog.records if "after today" in r.getMessage()]
+    if outcome is None:
+        assert warnings == []
+        # 2026-11-27 is tomorrow on the 3 sites' calendars, not on every calendar
+        assert bool(result.records["visits_summary"]) == (day <= "2026-11-26")
+        return
+    assert warnings == [
+        f"`{setting}` {day} is after today on every site's calendar: {outcome}. Check the "
+        "date (its year?)."
+    ]
+    dates_read = {record["date"] for record in result.records["visits_summary"]}
+    assert dates_read == (set() if setting == "start_date" else {"2026-11-26"})
