@@ -9,6 +9,7 @@ file, the part of it that is wrong, and what to do.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,25 +72,59 @@ def read_environment_config(schema: dict[str, Any], prefix: str) -> dict[str, An
 
     The SDK ends with a bare ValueError (``invalid literal for int()``) or JSONDecodeError on
     the first variable it cannot parse; this names the variable and its setting (never the
-    value: it may be the token).
+    value: it may be the token). The SDK reads any boolean word it does not know as false, so
+    ``TAP_MATOMO_VERIFY_SSL=ture`` turned TLS checks off and a typo in
+    ``TAP_MATOMO_VISITS_EXCLUDE_IDENTITY`` kept visitor identities: those are refused too, and
+    a known word is read whatever its case and blanks around it.
     """
     try:
-        return parse_environment_config(schema, prefix)
+        config = parse_environment_config(schema, prefix)
     except ValueError:
-        pass
+        raise _unparsable_variable(schema, prefix) from None
+    for name, prop in schema.get("properties", {}).items():
+        variable = _variable(prefix, name)
+        word = os.environ.get(variable)
+        if word is None or "boolean" not in _types(prop):
+            continue
+        word = word.strip().lower()
+        if word not in TRUE_WORDS | FALSE_WORDS:
+            msg = (
+                f"Environment variable {variable} (setting `{name}`) is not a valid boolean: "
+                "write true or false (or 1/0, yes/no, on/off)."
+            )
+            raise InputError(msg)
+        config[name] = word in TRUE_WORDS  # the SDK read " true" as false
+    return config
+
+
+#: The words the SDK reads as true (``singer_sdk.configuration._dict_config.TRUTHY``), and their
+#: opposites; it reads any other word as false.
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+def _variable(prefix: str, name: str) -> str:
+    return prefix + name.upper().replace("-", "_")
+
+
+def _types(prop: dict[str, Any]) -> list[Any]:
+    return prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")]
+
+
+def _unparsable_variable(schema: dict[str, Any], prefix: str) -> InputError:
+    """The InputError naming the first variable the SDK cannot parse."""
     for name, prop in schema.get("properties", {}).items():
         try:
             parse_environment_config({"properties": {name: prop}}, prefix, dotenv_path=None)
         except ValueError:
-            variable = prefix + name.upper().replace("-", "_")
-            kinds = prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")]
-            kind = next((k for k in kinds if k != "null"), "value")
+            variable = _variable(prefix, name)
+            kind = next((k for k in _types(prop) if k != "null"), "value")
             example = {"integer": "e.g. 3", "array": "JSON, e.g. [1, 2]", "object": "JSON"}
             msg = (
                 f"Environment variable {variable} (setting `{name}`) is not a valid {kind}: "
                 f"write it as {example.get(kind, 'the setting expects')}."
             )
-            raise InputError(msg) from None
+            return InputError(msg)
     raise AssertionError("unreachable")  # pragma: no cover - one variable failed above
 
 

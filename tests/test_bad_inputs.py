@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from singer_sdk.logging import ConsoleFormatter
 
+from tap_matomo.inputs import read_environment_config
 from tap_matomo.runtime import MatomoRun
 from tap_matomo.tap import TapMatomo
 from tests.conftest import catalog_selecting
@@ -899,8 +900,22 @@ def test_the_console_script_prints_one_line(
         ({"TAP_MATOMO_SITE_IDS": "1,2"}, ("TAP_MATOMO_SITE_IDS", "`site_ids`", "JSON")),
         ({"TAP_MATOMO_LOOKBACK_DAYS": "three"}, ("TAP_MATOMO_LOOKBACK_DAYS", "`lookback_days`")),
         ({"TAP_MATOMO_TOKEN_AUTH": "  "}, ("`token_auth`", "empty")),
+        # the SDK read any word it does not know as false: TLS checks off, identities kept
+        ({"TAP_MATOMO_VERIFY_SSL": "ture"}, ("TAP_MATOMO_VERIFY_SSL", "`verify_ssl`", "boolean")),
+        (
+            {"TAP_MATOMO_VISITS_EXCLUDE_IDENTITY": "ys"},
+            ("TAP_MATOMO_VISITS_EXCLUDE_IDENTITY", "`visits_exclude_identity`", "boolean"),
+        ),
+        ({"TAP_MATOMO_ALL_SITES": ""}, ("TAP_MATOMO_ALL_SITES", "`all_sites`", "true or false")),
     ],
-    ids=["site-ids-not-json", "lookback-not-a-number", "token-blank"],
+    ids=[
+        "site-ids-not-json",
+        "lookback-not-a-number",
+        "token-blank",
+        "verify-ssl-typo",
+        "exclude-identity-typo",
+        "all-sites-empty",
+    ],
 )
 def test_bad_environment_settings_are_one_line(
     fake: FakeMatomo, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], names: tuple
@@ -919,3 +934,18 @@ def test_bad_environment_settings_are_one_line(
     assert WRONG_TOKEN not in result.output
     assert "Traceback" not in result.output
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [("true", True), (" TRUE ", True), ("1", True), ("on", True), ("no", False), ("Off", False)],
+)
+def test_boolean_environment_words_are_read_whatever_their_case_and_blanks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, word: str, value: bool
+) -> None:
+    """The words the SDK knows work in any case, and with blanks around them (the SDK read
+    " TRUE " as false)."""
+    monkeypatch.chdir(tmp_path)  # no .env file of the repository
+    monkeypatch.setenv("TAP_MATOMO_VERIFY_SSL", word)
+    config = read_environment_config(TapMatomo.config_jsonschema, "TAP_MATOMO_")
+    assert config["verify_ssl"] is value
