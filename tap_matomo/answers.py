@@ -29,11 +29,36 @@ UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 class Unreadable(ValueError):
-    """A held answer that neither decoder reads (e.g. a number of 5,000 digits in a row).
+    """A JSON text that neither decoder reads (e.g. a number of 5,000 digits).
 
-    The outline skipped it; decoded whole, such a body is a malformed answer, retried and then
-    named (``client._decode``): the caller asks for the call again, decoded at once.
+    A body that is one is a malformed answer, retried and then named (``client._decode``). A
+    held answer's outline skips its rows, so it may be one only when taken: the caller then
+    asks for the call again, decoded at once.
     """
+
+
+def decode(text: bytes) -> Any:
+    """The value of a UTF-8 JSON text (a body, or an answer held as text).
+
+    msgspec decodes it from the bytes, several times faster than ``json.loads`` of the text,
+    to the same values (big integers included). What msgspec refuses (invalid UTF-8, ``NaN``,
+    lone surrogates, floats out of range, any syntax error) is left to ``json.loads`` of the
+    text as requests makes it (invalid bytes replaced), so every body it accepted or refused
+    still is; what that refuses too raises :class:`Unreadable`.
+    """
+    try:
+        return msgspec.json.decode(text)
+    except UNREADABLE:
+        pass
+    try:
+        return json.loads(str(text, "utf-8", errors="replace"))
+    except (ValueError, RecursionError) as exc:  # nested deeper than any answer of Matomo's
+        raise Unreadable(str(exc)) from None
+
+
+def is_error(payload: Any) -> bool:
+    """True for Matomo's error envelope (``{"result": "error", "message": ...}``)."""
+    return isinstance(payload, dict) and payload.get("result") == "error" and "message" in payload
 
 
 class HeldAnswer:
@@ -49,20 +74,12 @@ class HeldAnswer:
         self.period_rows = period_rows(outline)
 
     def decode(self) -> Any:
-        """The answer's value, as ``client._json_body`` decodes a body.
+        """The answer's value, as a whole body's (:func:`decode`).
 
         The outline skipped the rows: a number out of range or invalid UTF-8 in them is met
-        here, and read as ``json.loads`` of the text reads it (the fallback of a whole body);
-        what that refuses too raises :class:`Unreadable`.
+        here (raising :class:`Unreadable` where ``json.loads`` refuses it too).
         """
-        try:
-            return msgspec.json.decode(self.text)
-        except UNREADABLE:
-            pass
-        try:
-            return json.loads(str(self.text, "utf-8", errors="replace"))
-        except (ValueError, RecursionError) as exc:
-            raise Unreadable(str(exc)) from None
+        return decode(self.text)
 
 
 def hold(text: bytes) -> Any:
@@ -71,10 +88,7 @@ def hold(text: bytes) -> Any:
     Raises one of :data:`UNREADABLE` when the text cannot be read this way.
     """
     outline = msgspec.json.decode(text, type=_Outline)
-    if isinstance(outline, list) or (
-        isinstance(outline, dict)
-        and not (outline.get("result") == "error" and "message" in outline)
-    ):
+    if isinstance(outline, list) or (isinstance(outline, dict) and not is_error(outline)):
         return HeldAnswer(text, outline)
     return msgspec.json.decode(text)  # small: Matomo's error envelope, or a bare value
 

@@ -28,7 +28,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import quote, urlencode, urljoin
 
-import msgspec
 import requests
 from singer_sdk import metrics
 from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -232,7 +231,7 @@ class MatomoClient:
             )
         results: list[Any | MatomoError] = []
         for call, item in zip(calls, answer, strict=True):
-            if _is_error(item):
+            if answers.is_error(item):
                 results.append(classify_error(self._scrub(item["message"]), method=call.method))
             else:
                 results.append(item)
@@ -346,7 +345,7 @@ class MatomoClient:
         retry_after = _retry_after(response)
         payload, text = _json_body(response, held=held and status < 300, bulk=bulk)
         decoded = text is None
-        if decoded and _is_error(payload):
+        if decoded and answers.is_error(payload):
             self._matomo_seen = True
             error = classify_error(
                 self._scrub(str(payload["message"])), status=status, method=method
@@ -434,24 +433,22 @@ def _json_body(
 ) -> tuple[Any, str | None]:
     """``(payload, None)`` for a JSON body; ``(None, its text)`` for any other body.
 
-    A UTF-8 body is decoded by msgspec from its bytes, several times faster than ``json.loads``
-    of its text, to the same values (big integers included). What msgspec refuses (invalid
-    UTF-8, ``NaN``, lone surrogates, floats out of range, any syntax error) is left to
-    ``json.loads`` of the text as before, so every body it accepted or refused still is.
+    A UTF-8 body is decoded by ``answers.decode`` (msgspec from its bytes, ``json.loads`` of
+    its text for what msgspec refuses), another charset by ``json.loads`` of requests' text.
     ``held``: the answer (``bulk``: each answer of the list) is held as text
     (``answers.hold``) when it can be read that way, else decoded as above.
     """
     if _is_utf8(response.encoding):
+        content = response.content
         if held:
             try:
-                content = response.content
                 return (answers.hold_each(content) if bulk else answers.hold(content)), None
             except answers.UNREADABLE:
                 pass
         try:
-            return msgspec.json.decode(response.content), None
-        except (msgspec.DecodeError, RecursionError):
-            pass
+            return answers.decode(content), None
+        except answers.Unreadable:
+            return None, response.text
     text = response.text
     try:
         return json.loads(text), None
@@ -466,10 +463,6 @@ def _is_utf8(encoding: str | None) -> bool:
         return encoding is not None and codecs.lookup(encoding).name == "utf-8"
     except LookupError:
         return False
-
-
-def _is_error(payload: Any) -> bool:
-    return isinstance(payload, dict) and payload.get("result") == "error" and "message" in payload
 
 
 def _retry_after(response: requests.Response) -> float | None:
